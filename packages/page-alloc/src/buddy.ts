@@ -1,0 +1,1484 @@
+/**
+ * The buddy allocator — mm/page_alloc.c, Linux 6.12/6.18.
+ *
+ * Memory of each zone is kept as free blocks of 2^order pages (order 0..MAX_PAGE_ORDER),
+ * naturally aligned, on free_area[order].free_list[migratetype]. A request takes the smallest
+ * block that fits from its migrate type's lists and splits it (expand()), keeping the lower
+ * half each time; a free merges the block with its buddy at `pfn ^ (1 << order)` while that
+ * buddy is free and of the same order (__free_one_page()).
+ *
+ * Around that core, as Linux:
+ * - zones per node (DMA, DMA32, Normal, Movable) with watermarks min/low/high/promo derived
+ *   from min_free_kbytes, lowmem_reserve ("protection") so that a request that could use a
+ *   higher zone leaves the lower zones some room, and the zonelist: the zones usable by the
+ *   request from the highest down, the preferred node first, then the other nodes in
+ *   find_next_best_node() order (only the local node with __GFP_THISNODE).
+ * - per-CPU page lists (pcp) for orders 0..3 (and the THP order 9): allocation and free of
+ *   small blocks touch only the current CPU's list; lists refill in batches (rmqueue_bulk())
+ *   and drain back when they pass `high` (free_pcppages_bulk()), with 6.x's auto-tuned high.
+ * - migrate types per pageblock (2 MiB): when a type's lists are empty the request claims a
+ *   whole pageblock of another type if it can (__rmqueue_claim(), try_to_steal_block()) or
+ *   steals a single block (__rmqueue_steal()); ALLOC_NOFRAGMENT on a Normal zone with a DMA32
+ *   zone below first refuses to fragment.
+ * - the fast path at the low watermark, then the slow path at min, with __GFP_HIGH and
+ *   GFP_ATOMIC dipping below min as __zone_watermark_ok() allows, high-order atomic
+ *   reserves (MIGRATE_HIGHATOMIC), direct reclaim through a hook the kernel installs, and
+ *   warn_alloc()'s report on failure.
+ *
+ * Data layout: all state is in typed arrays. A zone is a "slot" (nid * MAX_NR_ZONES + type).
+ * Free lists are intrusive doubly-linked lists through MemMap.lruNext/lruPrev, as struct
+ * page's buddy_list; heads and tails are Int32Arrays indexed by (slot, order, migratetype).
+ * Nothing on the alloc/free paths allocates a JS object.
+ *
+ * Not modelled (documented in the README): watermark boosting (needs kswapd to reset it),
+ * compaction, the OOM killer, CMA, memory hotplug and isolation, page shuffling.
+ */
+import {
+  __GFP_COMP,
+  __GFP_DIRECT_RECLAIM,
+  __GFP_HIGH,
+  __GFP_KSWAPD_RECLAIM,
+  __GFP_MEMALLOC,
+  __GFP_NOFAIL,
+  __GFP_NOMEMALLOC,
+  __GFP_NORETRY,
+  __GFP_NOWARN,
+  __GFP_RETRY_MAYFAIL,
+  __GFP_THISNODE,
+  __GFP_ZERO,
+  assertGfp,
+  type Gfp,
+  gfpMigratetype,
+  gfpZone,
+  KernelPanic,
+  MAX_NR_ZONES,
+  MAX_PAGE_ORDER,
+  MIGRATE_FALLBACKS,
+  MIGRATE_HIGHATOMIC,
+  MIGRATE_ISOLATE,
+  MIGRATE_MOVABLE,
+  MIGRATE_PCPTYPES,
+  MIGRATE_RECLAIMABLE,
+  MIGRATE_TYPES,
+  MIGRATE_UNMOVABLE,
+  NO_PAGE,
+  NR_PAGE_ORDERS,
+  PAGE_ALLOC_COSTLY_ORDER,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+  PAGEBLOCK_NR_PAGES,
+  PAGEBLOCK_ORDER,
+  PG_head,
+  PG_reserved,
+  type Pfn,
+  PGTY_buddy,
+  PGTY_NONE,
+  ZONE_DMA32,
+  ZONE_MOVABLE,
+  ZONE_NAMES,
+  ZONE_NORMAL,
+} from '@mmsim/core';
+import type {
+  BuddyOptions,
+  CheckablePageAllocator,
+  PageAllocatorEnv,
+  ZoneReporting,
+  ZoneSnapshot,
+} from './api.js';
+import { forEachBootBlock, freeRanges, memmapInit } from './env.js';
+import { AllocReports } from './report.js';
+
+// mm/internal.h: ALLOC_* flags.
+const ALLOC_WMARK_MIN = 0;
+const ALLOC_WMARK_LOW = 1;
+const ALLOC_NO_WATERMARKS = 0x04;
+const ALLOC_WMARK_MASK = ALLOC_NO_WATERMARKS - 1;
+const ALLOC_OOM = 0x08;
+const ALLOC_NON_BLOCK = 0x10;
+const ALLOC_MIN_RESERVE = 0x20;
+const ALLOC_NOFRAGMENT = 0x100;
+const ALLOC_HIGHATOMIC = 0x200;
+const ALLOC_KSWAPD = 0x800;
+const ALLOC_RESERVES = ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | ALLOC_OOM;
+
+/** mm/internal.h: MAX_RECLAIM_RETRIES. */
+const MAX_RECLAIM_RETRIES = 16;
+/** CONFIG_PCP_BATCH_SCALE_MAX default. */
+const PCP_BATCH_SCALE_MAX = 5;
+/** include/linux/mmzone.h: per_cpu_pages.flags bits. */
+const PCPF_PREV_FREE_HIGH_ORDER = 1;
+const PCPF_FREE_HIGH_BATCH = 2;
+/** HPAGE_PMD_ORDER on x86-64. */
+const HPAGE_PMD_ORDER = 9;
+const NR_LOWORDER_PCP_LISTS = MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1);
+/** mm/page_alloc.c: MIN_PERCPU_PAGELIST_HIGH_FRACTION. */
+const MIN_PERCPU_PAGELIST_HIGH_FRACTION = 8;
+
+const NR_WMARK = 4;
+const WMARK_MIN = 0;
+const WMARK_LOW = 1;
+const WMARK_HIGH = 2;
+const WMARK_PROMO = 3;
+
+/** Statistics a buddy allocator keeps beyond the zone counters (vmstat events). */
+export interface BuddyStats {
+  /** pgalloc_<zone>: pages allocated per zone slot. */
+  readonly pgalloc: Float64Array;
+  /** pgfree: pages freed. */
+  pgfree: number;
+  /** Allocation requests that failed (returned NO_PAGE). */
+  allocFail: number;
+  /** allocstall: entries into direct reclaim. */
+  allocstall: number;
+  /** Slow-path entries (the kswapd wakeups Linux would do). */
+  kswapdWakeups: number;
+  /** Pageblocks claimed for another migrate type (mm_page_alloc_extfrag with a claim). */
+  pageblockClaims: number;
+  /** Single blocks stolen from another migrate type without claiming. */
+  fallbackSteals: number;
+}
+
+/**
+ * A reclaim callback installed by the kernel (kapi: shrink slab caches). It returns the
+ * number of pages it freed back to this allocator; 0 means no progress.
+ */
+export type ReclaimHook = (gfp: Gfp, order: number) => number;
+
+export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
+  readonly name = 'buddy';
+  readonly env: PageAllocatorEnv;
+  readonly stats: BuddyStats;
+  /** vm.min_free_kbytes in force. */
+  minFreeKbytes = 0;
+  /** Messages the THP min_free_kbytes raise and similar boot steps would print. */
+  readonly options: Required<BuddyOptions>;
+  reclaimHook: ReclaimHook | null = null;
+
+  private readonly nrSlots: number;
+  private readonly nrCpus: number;
+  private readonly nrPcpLists: number;
+  private readonly reports: AllocReports;
+
+  // Per zone slot.
+  private readonly zoneStart: Int32Array;
+  private readonly zoneEnd: Int32Array;
+  private readonly present: Int32Array;
+  private readonly managed: Int32Array;
+  /** NR_FREE_PAGES (ISOLATE excluded, as account_freepages()). */
+  private readonly nrFree: Int32Array;
+  /** Free pages per (slot, migratetype) — nr_free_highatomic among them. */
+  private readonly freePagesByType: Int32Array;
+  private readonly nrReservedHighatomic: Int32Array;
+  private readonly wmark: Int32Array;
+  private readonly boost: Int32Array;
+  private readonly lowmemReserve: Int32Array;
+  /** ZONE_BELOW_HIGH */
+  private readonly belowHigh: Uint8Array;
+  private readonly populated: Uint8Array;
+
+  // free_area: per (slot, order) count, per (slot, order, mt) list.
+  private readonly areaNrFree: Int32Array;
+  private readonly areaNrFreeByType: Int32Array;
+  private readonly freeHead: Int32Array;
+  private readonly freeTail: Int32Array;
+
+  // per_cpu_pages per (cpu, slot).
+  private readonly pcpCount: Int32Array;
+  private readonly pcpHigh: Int32Array;
+  private readonly pcpHighMin: Int32Array;
+  private readonly pcpHighMax: Int32Array;
+  private readonly pcpBatch: Int32Array;
+  private readonly pcpFreeCount: Int32Array;
+  private readonly pcpAllocFactor: Int32Array;
+  private readonly pcpFlags: Int32Array;
+  private readonly pcpHead: Int32Array;
+  private readonly pcpTail: Int32Array;
+
+  /** Zonelists: [nid * MAX_NR_ZONES + highestZone] → slots, fallback and THISNODE variants. */
+  private readonly zonelistFallback: Int32Array[];
+  private readonly zonelistThisNode: Int32Array[];
+  private readonly cpuNode: Int32Array;
+  private readonly mem: PageAllocatorEnv['memory'];
+  private readonly mm: PageAllocatorEnv['memMap'];
+
+  constructor(env: PageAllocatorEnv, options: BuddyOptions = {}) {
+    this.env = env;
+    this.mem = env.memory;
+    this.mm = env.memMap;
+    const { machine } = env;
+    this.options = {
+      minFreeKbytes: options.minFreeKbytes ?? -1,
+      watermarkScaleFactor: options.watermarkScaleFactor ?? 10,
+      lowmemReserveRatio: options.lowmemReserveRatio ?? [256, 256, 32, 0, 0],
+      thp: options.thp ?? true,
+      pcp: options.pcp ?? true,
+      percpuPagelistHighFraction: options.percpuPagelistHighFraction ?? 0,
+      mobilityGrouping: options.mobilityGrouping ?? true,
+    };
+    validateOptions(this.options);
+    this.nrSlots = machine.nrNodes * MAX_NR_ZONES;
+    this.nrCpus = machine.nrCpus;
+    this.nrPcpLists = NR_LOWORDER_PCP_LISTS + (this.options.thp ? 2 : 0);
+    const S = this.nrSlots;
+    this.zoneStart = new Int32Array(S);
+    this.zoneEnd = new Int32Array(S);
+    this.present = new Int32Array(S);
+    this.managed = new Int32Array(S);
+    this.nrFree = new Int32Array(S);
+    this.freePagesByType = new Int32Array(S * MIGRATE_TYPES);
+    this.nrReservedHighatomic = new Int32Array(S);
+    this.wmark = new Int32Array(S * NR_WMARK);
+    this.boost = new Int32Array(S);
+    this.lowmemReserve = new Int32Array(S * MAX_NR_ZONES);
+    this.belowHigh = new Uint8Array(S);
+    this.populated = new Uint8Array(S);
+    this.areaNrFree = new Int32Array(S * NR_PAGE_ORDERS);
+    this.areaNrFreeByType = new Int32Array(S * NR_PAGE_ORDERS * MIGRATE_TYPES);
+    this.freeHead = new Int32Array(S * NR_PAGE_ORDERS * MIGRATE_TYPES).fill(-1);
+    this.freeTail = new Int32Array(S * NR_PAGE_ORDERS * MIGRATE_TYPES).fill(-1);
+    const P = this.nrCpus * S;
+    this.pcpCount = new Int32Array(P);
+    this.pcpHigh = new Int32Array(P);
+    this.pcpHighMin = new Int32Array(P);
+    this.pcpHighMax = new Int32Array(P);
+    this.pcpBatch = new Int32Array(P);
+    this.pcpFreeCount = new Int32Array(P);
+    this.pcpAllocFactor = new Int32Array(P);
+    this.pcpFlags = new Int32Array(P);
+    this.pcpHead = new Int32Array(P * this.nrPcpLists).fill(-1);
+    this.pcpTail = new Int32Array(P * this.nrPcpLists).fill(-1);
+    this.cpuNode = new Int32Array(this.nrCpus);
+    for (let cpu = 0; cpu < this.nrCpus; cpu++) this.cpuNode[cpu] = machine.cpuToNode(cpu);
+    this.stats = {
+      pgalloc: new Float64Array(S),
+      pgfree: 0,
+      allocFail: 0,
+      allocstall: 0,
+      kswapdWakeups: 0,
+      pageblockClaims: 0,
+      fallbackSteals: 0,
+    };
+    this.reports = new AllocReports(env, this);
+
+    for (const z of machine.zones) {
+      this.zoneStart[z.slot] = z.startPfn;
+      this.zoneEnd[z.slot] = z.startPfn + z.spannedPages;
+      this.present[z.slot] = z.presentPages;
+      this.populated[z.slot] = z.presentPages > 0 ? 1 : 0;
+    }
+    this.zonelistFallback = [];
+    this.zonelistThisNode = [];
+    this.buildZonelists();
+    this.boot();
+  }
+
+  // ---------------------------------------------------------------- boot
+
+  /** build_zonelists(): per node and highest zone, the slots to try in order. */
+  private buildZonelists(): void {
+    const { machine } = this.env;
+    for (let nid = 0; nid < machine.nrNodes; nid++) {
+      const order = machine.fallbackOrder(nid);
+      for (let highest = 0; highest < MAX_NR_ZONES; highest++) {
+        const all: number[] = [];
+        for (const n of order) {
+          for (let t = highest; t >= 0; t--) {
+            const slot = n * MAX_NR_ZONES + t;
+            if (this.populated[slot]) all.push(slot);
+          }
+        }
+        const local: number[] = [];
+        for (let t = highest; t >= 0; t--) {
+          const slot = nid * MAX_NR_ZONES + t;
+          if (this.populated[slot]) local.push(slot);
+        }
+        this.zonelistFallback[nid * MAX_NR_ZONES + highest] = Int32Array.from(all);
+        this.zonelistThisNode[nid * MAX_NR_ZONES + highest] = Int32Array.from(local);
+      }
+    }
+  }
+
+  /**
+   * mm_core_init(): struct pages, pageblocks Movable, memblock_free_all() handing every free
+   * range over in the largest aligned blocks (to the tail of the lists, FPI_TO_TAIL), then
+   * min_free_kbytes, watermarks, lowmem_reserve and the pcp high/batch values.
+   */
+  private boot(): void {
+    const { machine } = this.env;
+    memmapInit(this.env);
+    // memmap_init_range(): every pageblock starts MIGRATE_MOVABLE.
+    this.mm.pageblockMigratetype.fill(MIGRATE_MOVABLE);
+    for (const r of freeRanges(machine)) {
+      const slot = r.nid * MAX_NR_ZONES + r.zoneType;
+      forEachBootBlock(r.startPfn, r.endPfn, (pfn, order) => {
+        this.managed[slot]! += 1 << order;
+        this.freeOnePage(pfn, slot, order, MIGRATE_MOVABLE, true);
+      });
+    }
+    if (this.options.minFreeKbytes >= 0) {
+      this.minFreeKbytes = this.options.minFreeKbytes;
+      this.setupPerZoneWmarks();
+    } else {
+      this.calculateMinFreeKbytes();
+      this.setupPerZoneWmarks();
+      if (this.options.thp) this.setRecommendedMinFreeKbytes();
+    }
+    this.setupPerZoneLowmemReserve();
+    this.setupPagesets();
+  }
+
+  /** mm/page_alloc.c calculate_min_free_kbytes(). */
+  private calculateMinFreeKbytes(): void {
+    const lowmemKbytes = this.nrFreeBufferPages() * (PAGE_SIZE >> 10);
+    const v = Math.floor(Math.sqrt(lowmemKbytes * 16));
+    this.minFreeKbytes = Math.min(262144, Math.max(128, v));
+  }
+
+  /** nr_free_buffer_pages(): managed minus high watermark over zones <= ZONE_NORMAL. */
+  private nrFreeBufferPages(): number {
+    let sum = 0;
+    for (let slot = 0; slot < this.nrSlots; slot++) {
+      if (slot % MAX_NR_ZONES > ZONE_NORMAL || !this.populated[slot]) continue;
+      const size = this.managed[slot]!;
+      const high = this.wmark[slot * NR_WMARK + WMARK_HIGH]!;
+      if (size > high) sum += size - high;
+    }
+    return sum;
+  }
+
+  /** mm/khugepaged.c set_recommended_min_free_kbytes(). */
+  private setRecommendedMinFreeKbytes(): void {
+    let nrZones = 0;
+    for (let slot = 0; slot < this.nrSlots; slot++) {
+      // zone_idx(zone) > gfp_zone(GFP_USER) (= ZONE_NORMAL) is skipped.
+      if (this.populated[slot] && slot % MAX_NR_ZONES <= ZONE_NORMAL) nrZones++;
+    }
+    let recommended = PAGEBLOCK_NR_PAGES * nrZones * 2;
+    recommended += PAGEBLOCK_NR_PAGES * nrZones * MIGRATE_PCPTYPES * MIGRATE_PCPTYPES;
+    recommended = Math.min(recommended, Math.floor(this.nrFreeBufferPages() / 20));
+    recommended <<= PAGE_SHIFT - 10;
+    if (recommended > this.minFreeKbytes) this.minFreeKbytes = recommended;
+    this.setupPerZoneWmarks();
+  }
+
+  /** mm/page_alloc.c __setup_per_zone_wmarks(). */
+  private setupPerZoneWmarks(): void {
+    const pagesMin = this.minFreeKbytes >> (PAGE_SHIFT - 10);
+    let lowmemPages = 0;
+    for (let slot = 0; slot < this.nrSlots; slot++) {
+      if (slot % MAX_NR_ZONES !== ZONE_MOVABLE) lowmemPages += this.managed[slot]!;
+    }
+    const wsf = this.options.watermarkScaleFactor;
+    for (let slot = 0; slot < this.nrSlots; slot++) {
+      const managed = this.managed[slot]!;
+      const type = slot % MAX_NR_ZONES;
+      let tmp = lowmemPages ? Math.floor((pagesMin * managed) / lowmemPages) : 0;
+      let min: number;
+      if (type === ZONE_MOVABLE) {
+        // Highmem/movable zones get a small min: clamp(managed / 1024, SWAP_CLUSTER_MAX, 128).
+        min = Math.min(128, Math.max(32, Math.floor(managed / 1024)));
+      } else {
+        min = tmp;
+      }
+      if (type > ZONE_MOVABLE) {
+        // ZONE_DEVICE is never managed: zoneinfo prints zeros.
+        min = 0;
+        tmp = 0;
+      }
+      const scaled = Math.floor(managed / 10000) * wsf + Math.floor(((managed % 10000) * wsf) / 10000);
+      tmp = Math.max(tmp >> 2, scaled);
+      if (type > ZONE_MOVABLE) tmp = 0;
+      const b = slot * NR_WMARK;
+      this.wmark[b + WMARK_MIN] = min;
+      this.wmark[b + WMARK_LOW] = min + tmp;
+      this.wmark[b + WMARK_HIGH] = min + 2 * tmp;
+      this.wmark[b + WMARK_PROMO] = min + 3 * tmp;
+      this.boost[slot] = 0;
+    }
+  }
+
+  /** mm/page_alloc.c setup_per_zone_lowmem_reserve(). */
+  private setupPerZoneLowmemReserve(): void {
+    const ratios = this.options.lowmemReserveRatio;
+    for (let nid = 0; nid < this.env.machine.nrNodes; nid++) {
+      for (let i = 0; i < MAX_NR_ZONES - 1; i++) {
+        const slot = nid * MAX_NR_ZONES + i;
+        const ratio = ratios[i] ?? 0;
+        const clear = !ratio || !this.managed[slot];
+        let managedPages = 0;
+        for (let j = i + 1; j < MAX_NR_ZONES; j++) {
+          managedPages += this.managed[nid * MAX_NR_ZONES + j]!;
+          this.lowmemReserve[slot * MAX_NR_ZONES + j] = clear ? 0 : Math.floor(managedPages / ratio);
+        }
+      }
+    }
+  }
+
+  /** zone_set_pageset_high_and_batch() for every zone and CPU. */
+  private setupPagesets(): void {
+    const { machine } = this.env;
+    const frac = this.options.percpuPagelistHighFraction;
+    for (let slot = 0; slot < this.nrSlots; slot++) {
+      const managed = this.managed[slot]!;
+      const batch = Math.max(1, zoneBatchsize(managed));
+      const nid = Math.floor(slot / MAX_NR_ZONES);
+      const cpusOfNode = machine.nodes[nid]?.cpus.length ?? 0;
+      const highsize = (fraction: number): number => {
+        const total = fraction
+          ? Math.floor(managed / fraction)
+          : this.wmark[slot * NR_WMARK + WMARK_LOW]!;
+        const split = cpusOfNode || this.nrCpus;
+        return Math.max(Math.floor(total / split), batch << 2);
+      };
+      let highMin: number;
+      let highMax: number;
+      if (frac) {
+        highMin = highMax = highsize(frac);
+      } else {
+        highMin = highsize(0);
+        highMax = highsize(MIN_PERCPU_PAGELIST_HIGH_FRACTION);
+      }
+      if (!this.options.pcp || !this.populated[slot]) {
+        // pcp off: high 0 makes every free go straight to the buddy lists (boot pageset).
+        highMin = highMax = 0;
+      }
+      for (let cpu = 0; cpu < this.nrCpus; cpu++) {
+        const p = cpu * this.nrSlots + slot;
+        this.pcpBatch[p] = batch;
+        this.pcpHighMin[p] = highMin;
+        this.pcpHighMax[p] = highMax;
+        this.pcpHigh[p] = 0;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- free lists
+
+  private listIndex(slot: number, order: number, mt: number): number {
+    return (slot * NR_PAGE_ORDERS + order) * MIGRATE_TYPES + mt;
+  }
+
+  /** __add_to_free_list() + account_freepages(): PageBuddy, order recorded, counted. */
+  private addToFreeList(pfn: Pfn, slot: number, order: number, mt: number, tail: boolean): void {
+    const mm = this.mm;
+    const li = (slot * NR_PAGE_ORDERS + order) * MIGRATE_TYPES + mt;
+    mm.pageType[pfn] = PGTY_buddy;
+    mm.order[pfn] = order;
+    if (tail) {
+      const t = this.freeTail[li]!;
+      mm.lruPrev[pfn] = t;
+      mm.lruNext[pfn] = -1;
+      if (t >= 0) mm.lruNext[t] = pfn;
+      else this.freeHead[li] = pfn;
+      this.freeTail[li] = pfn;
+    } else {
+      const h = this.freeHead[li]!;
+      mm.lruNext[pfn] = h;
+      mm.lruPrev[pfn] = -1;
+      if (h >= 0) mm.lruPrev[h] = pfn;
+      else this.freeTail[li] = pfn;
+      this.freeHead[li] = pfn;
+    }
+    this.areaNrFree[slot * NR_PAGE_ORDERS + order]!++;
+    this.areaNrFreeByType[li]!++;
+    const nr = 1 << order;
+    this.freePagesByType[slot * MIGRATE_TYPES + mt]! += nr;
+    if (mt !== MIGRATE_ISOLATE) this.nrFree[slot]! += nr;
+  }
+
+  /** del_page_from_free_list(). */
+  private delFromFreeList(pfn: Pfn, slot: number, order: number, mt: number): void {
+    const mm = this.mm;
+    const li = (slot * NR_PAGE_ORDERS + order) * MIGRATE_TYPES + mt;
+    const next = mm.lruNext[pfn]!;
+    const prev = mm.lruPrev[pfn]!;
+    if (prev >= 0) mm.lruNext[prev] = next;
+    else this.freeHead[li] = next;
+    if (next >= 0) mm.lruPrev[next] = prev;
+    else this.freeTail[li] = prev;
+    mm.pageType[pfn] = PGTY_NONE;
+    mm.order[pfn] = 0;
+    this.areaNrFree[slot * NR_PAGE_ORDERS + order]!--;
+    this.areaNrFreeByType[li]!--;
+    const nr = 1 << order;
+    this.freePagesByType[slot * MIGRATE_TYPES + mt]! -= nr;
+    if (mt !== MIGRATE_ISOLATE) this.nrFree[slot]! -= nr;
+  }
+
+  /** move_to_free_list(): to the tail of another type's list. */
+  private moveToFreeList(pfn: Pfn, slot: number, order: number, oldMt: number, newMt: number): void {
+    this.delFromFreeList(pfn, slot, order, oldMt);
+    this.addToFreeList(pfn, slot, order, newMt, true);
+  }
+
+  /** page_is_buddy(): the buddy is free, of this order, in the same zone. */
+  private isBuddyOf(buddy: Pfn, slot: number, order: number): boolean {
+    return (
+      buddy < this.zoneEnd[slot]! &&
+      buddy >= this.zoneStart[slot]! &&
+      this.mm.pageType[buddy] === PGTY_buddy &&
+      this.mm.order[buddy] === order
+    );
+  }
+
+  /** mm/page_alloc.c __free_one_page(): merge upward while the buddy is free, then list it. */
+  private freeOnePage(pfn: Pfn, slot: number, order: number, mt: number, toTail: boolean): void {
+    const mm = this.mm;
+    let buddy = 0;
+    while (order < MAX_PAGE_ORDER) {
+      buddy = pfn ^ (1 << order);
+      if (!this.isBuddyOf(buddy, slot, order)) break;
+      let buddyMt = mt;
+      if (order >= PAGEBLOCK_ORDER) {
+        // Never merge a block without fallbacks (highatomic, isolate) with a normal one.
+        buddyMt = mm.migratetype(buddy);
+        if (buddyMt !== mt && (!isMergeable(mt) || !isMergeable(buddyMt))) break;
+      }
+      this.delFromFreeList(buddy, slot, order, buddyMt);
+      // Match the buddy's pageblock type so a later expand() lists sub-blocks correctly.
+      if (buddyMt !== mt) mm.setPageblockMigratetype(buddy, mt);
+      pfn &= buddy;
+      order++;
+    }
+    let tail = toTail;
+    if (!tail && order < MAX_PAGE_ORDER - 1) {
+      // buddy_merge_likely(): if the next-larger block's buddy is free, this block will
+      // probably merge soon — keep it at the tail so it is not handed out first.
+      const higher = pfn & (pfn ^ (1 << order));
+      const higherBuddy = higher ^ (1 << (order + 1));
+      tail = this.isBuddyOf(higherBuddy, slot, order + 1);
+    }
+    this.addToFreeList(pfn, slot, order, mt, tail);
+  }
+
+  /** expand(): split a block of `high` down to `low`, listing the upper halves. */
+  private expand(pfn: Pfn, slot: number, low: number, high: number, mt: number): void {
+    let size = 1 << high;
+    while (high > low) {
+      high--;
+      size >>= 1;
+      this.addToFreeList(pfn + size, slot, high, mt, false);
+    }
+  }
+
+  /** __rmqueue_smallest(): the first block of the smallest fitting order of type mt. */
+  private rmqueueSmallest(slot: number, order: number, mt: number): Pfn {
+    for (let cur = order; cur < NR_PAGE_ORDERS; cur++) {
+      const pfn = this.freeHead[(slot * NR_PAGE_ORDERS + cur) * MIGRATE_TYPES + mt]!;
+      if (pfn < 0) continue;
+      this.delFromFreeList(pfn, slot, cur, mt);
+      this.expand(pfn, slot, order, cur, mt);
+      return pfn;
+    }
+    return NO_PAGE;
+  }
+
+  /** find_suitable_fallback(): a fallback type with free blocks of this order, or -1. */
+  private findSuitableFallback(slot: number, order: number, mt: number): number {
+    if (this.areaNrFree[slot * NR_PAGE_ORDERS + order] === 0) return -1;
+    const fallbacks = MIGRATE_FALLBACKS[mt]!;
+    for (let i = 0; i < fallbacks.length; i++) {
+      const fmt = fallbacks[i]!;
+      if (this.freeHead[(slot * NR_PAGE_ORDERS + order) * MIGRATE_TYPES + fmt]! >= 0) return fmt;
+    }
+    return -1;
+  }
+
+  /** can_steal_fallback() */
+  private canStealFallback(order: number, startMt: number): boolean {
+    if (order >= PAGEBLOCK_ORDER) return true;
+    return (
+      order >= PAGEBLOCK_ORDER / 2 ||
+      startMt === MIGRATE_RECLAIMABLE ||
+      startMt === MIGRATE_UNMOVABLE ||
+      !this.options.mobilityGrouping
+    );
+  }
+
+  /** __rmqueue_claim(): take over a whole pageblock of a fallback type, largest first. */
+  private rmqueueClaim(slot: number, order: number, startMt: number, allocFlags: number): Pfn {
+    const minOrder =
+      order < PAGEBLOCK_ORDER && allocFlags & ALLOC_NOFRAGMENT ? PAGEBLOCK_ORDER : order;
+    for (let cur = MAX_PAGE_ORDER; cur >= minOrder; cur--) {
+      const fmt = this.findSuitableFallback(slot, cur, startMt);
+      if (fmt < 0) continue;
+      if (!this.canStealFallback(cur, startMt)) break;
+      const pfn = this.freeHead[(slot * NR_PAGE_ORDERS + cur) * MIGRATE_TYPES + fmt]!;
+      const page = this.tryToStealBlock(slot, pfn, cur, order, startMt, fmt);
+      if (page >= 0) return page;
+    }
+    return NO_PAGE;
+  }
+
+  /** try_to_steal_block() */
+  private tryToStealBlock(
+    slot: number,
+    pfn: Pfn,
+    curOrder: number,
+    order: number,
+    startMt: number,
+    blockMt: number,
+  ): Pfn {
+    const mm = this.mm;
+    if (blockMt === MIGRATE_HIGHATOMIC) return NO_PAGE;
+    if (curOrder >= PAGEBLOCK_ORDER) {
+      this.delFromFreeList(pfn, slot, curOrder, blockMt);
+      for (let b = 0; b < 1 << (curOrder - PAGEBLOCK_ORDER); b++) {
+        mm.setPageblockMigratetype(pfn + b * PAGEBLOCK_NR_PAGES, startMt);
+      }
+      this.expand(pfn, slot, order, curOrder, startMt);
+      this.stats.pageblockClaims++;
+      return pfn;
+    }
+    const start = pfn - (pfn % PAGEBLOCK_NR_PAGES);
+    const end = start + PAGEBLOCK_NR_PAGES;
+    // prep_move_freepages_block(): a block straddling the zone edge is left alone.
+    if (start < this.zoneStart[slot]! || end - 1 >= this.zoneEnd[slot]!) return NO_PAGE;
+    let freePages = 0;
+    let movablePages = 0;
+    for (let p = start; p < end; ) {
+      if (mm.pageType[p] === PGTY_buddy) {
+        freePages += 1 << mm.order[p]!;
+        p += 1 << mm.order[p]!;
+        continue;
+      }
+      // PageLRU() || __PageMovable(): pages of user memory; none at this layer.
+      if (mm.testFlag(p, 5 /* PG_lru */)) movablePages++;
+      p++;
+    }
+    let alikePages: number;
+    if (startMt === MIGRATE_MOVABLE) alikePages = movablePages;
+    else if (blockMt === MIGRATE_MOVABLE) alikePages = PAGEBLOCK_NR_PAGES - (freePages + movablePages);
+    else alikePages = 0;
+    if (freePages + alikePages >= 1 << (PAGEBLOCK_ORDER - 1) || !this.options.mobilityGrouping) {
+      this.moveFreepagesBlock(slot, start, blockMt, startMt);
+      this.stats.pageblockClaims++;
+      return this.rmqueueSmallest(slot, order, startMt);
+    }
+    return NO_PAGE;
+  }
+
+  /** __move_freepages_block(): move every free block of a pageblock to another type. */
+  private moveFreepagesBlock(slot: number, start: Pfn, oldMt: number, newMt: number): number {
+    const mm = this.mm;
+    let moved = 0;
+    const end = start + PAGEBLOCK_NR_PAGES;
+    for (let p = start; p < end; ) {
+      if (mm.pageType[p] !== PGTY_buddy) {
+        p++;
+        continue;
+      }
+      const o = mm.order[p]!;
+      this.moveToFreeList(p, slot, o, oldMt, newMt);
+      p += 1 << o;
+      moved += 1 << o;
+    }
+    mm.setPageblockMigratetype(start, newMt);
+    return moved;
+  }
+
+  /** __rmqueue_steal(): one block from a fallback type; the pageblock keeps its type. */
+  private rmqueueSteal(slot: number, order: number, startMt: number): Pfn {
+    for (let cur = order; cur < NR_PAGE_ORDERS; cur++) {
+      const fmt = this.findSuitableFallback(slot, cur, startMt);
+      if (fmt < 0) continue;
+      const pfn = this.freeHead[(slot * NR_PAGE_ORDERS + cur) * MIGRATE_TYPES + fmt]!;
+      this.delFromFreeList(pfn, slot, cur, fmt);
+      this.expand(pfn, slot, order, cur, fmt);
+      this.stats.fallbackSteals++;
+      return pfn;
+    }
+    return NO_PAGE;
+  }
+
+  /** __rmqueue(): own type, then claim, then steal (not with ALLOC_NOFRAGMENT). */
+  private rmqueue1(slot: number, order: number, mt: number, allocFlags: number): Pfn {
+    let pfn = this.rmqueueSmallest(slot, order, mt);
+    if (pfn >= 0) return pfn;
+    pfn = this.rmqueueClaim(slot, order, mt, allocFlags);
+    if (pfn >= 0) return pfn;
+    if (!(allocFlags & ALLOC_NOFRAGMENT)) pfn = this.rmqueueSteal(slot, order, mt);
+    return pfn;
+  }
+
+  /** rmqueue_buddy(): straight from the zone lists (orders the pcp does not cache). */
+  private rmqueueBuddy(slot: number, order: number, allocFlags: number, mt: number): Pfn {
+    let pfn = NO_PAGE;
+    if (allocFlags & ALLOC_HIGHATOMIC) pfn = this.rmqueueSmallest(slot, order, MIGRATE_HIGHATOMIC);
+    if (pfn < 0) {
+      pfn = this.rmqueue1(slot, order, mt, allocFlags);
+      // Failing now is worse than failing a future high-order atomic: use the reserve.
+      if (pfn < 0 && allocFlags & (ALLOC_OOM | ALLOC_NON_BLOCK)) {
+        pfn = this.rmqueueSmallest(slot, order, MIGRATE_HIGHATOMIC);
+      }
+    }
+    return pfn;
+  }
+
+  // ---------------------------------------------------------------- pcp
+
+  /** order_to_pindex() */
+  private orderToPindex(mt: number, order: number): number {
+    if (order > PAGE_ALLOC_COSTLY_ORDER) return NR_LOWORDER_PCP_LISTS + (mt === MIGRATE_MOVABLE ? 1 : 0);
+    return MIGRATE_PCPTYPES * order + mt;
+  }
+
+  /** pindex_to_order() */
+  private pindexToOrder(pindex: number): number {
+    return pindex >= NR_LOWORDER_PCP_LISTS ? HPAGE_PMD_ORDER : Math.floor(pindex / MIGRATE_PCPTYPES);
+  }
+
+  /** pcp_allowed_order() */
+  private pcpAllowedOrder(order: number): boolean {
+    return order <= PAGE_ALLOC_COSTLY_ORDER || (this.options.thp && order === HPAGE_PMD_ORDER);
+  }
+
+  /** nr_pcp_alloc(): how many blocks to pull from the zone into an empty pcp list. */
+  private nrPcpAlloc(p: number, slot: number, order: number): number {
+    const baseBatch = this.pcpBatch[p]!;
+    const highMin = this.pcpHighMin[p]!;
+    const highMax = this.pcpHighMax[p]!;
+    let high = clamp(this.pcpHigh[p]!, highMin, highMax);
+    this.pcpHigh[p] = high;
+    if (high < baseBatch) return 1;
+    let batch = order ? baseBatch : baseBatch << this.pcpAllocFactor[p]!;
+    if (highMin !== highMax && !this.belowHigh[slot]) {
+      high = Math.min(high + batch, highMax);
+      this.pcpHigh[p] = high;
+    }
+    if (!order) {
+      const maxNrAlloc = Math.max(high - this.pcpCount[p]! - baseBatch, baseBatch);
+      if (batch <= maxNrAlloc && this.pcpAllocFactor[p]! < PCP_BATCH_SCALE_MAX) this.pcpAllocFactor[p]!++;
+      batch = Math.min(batch, maxNrAlloc);
+    }
+    if (batch > 1) batch = Math.max(batch >> order, 2);
+    return batch;
+  }
+
+  /** rmqueue_pcplist(): pop from this CPU's list, refilling it in a batch when empty. */
+  private rmqueuePcplist(slot: number, order: number, mt: number, allocFlags: number): Pfn {
+    const mm = this.mm;
+    const p = this.env.ctx.cpu * this.nrSlots + slot;
+    this.pcpFreeCount[p]! >>= 1;
+    const li = p * this.nrPcpLists + this.orderToPindex(mt, order);
+    let pfn = this.pcpHead[li]!;
+    if (pfn < 0) {
+      // rmqueue_bulk(): blocks go to the tail, so the list is in physical order.
+      const batch = this.nrPcpAlloc(p, slot, order);
+      let got = 0;
+      for (let i = 0; i < batch; i++) {
+        const b = this.rmqueue1(slot, order, mt, allocFlags);
+        if (b < 0) break;
+        const t = this.pcpTail[li]!;
+        mm.lruPrev[b] = t;
+        mm.lruNext[b] = -1;
+        if (t >= 0) mm.lruNext[t] = b;
+        else this.pcpHead[li] = b;
+        this.pcpTail[li] = b;
+        mm.order[b] = order;
+        got++;
+      }
+      this.pcpCount[p]! += got << order;
+      pfn = this.pcpHead[li]!;
+      if (pfn < 0) return NO_PAGE;
+    }
+    const next = mm.lruNext[pfn]!;
+    this.pcpHead[li] = next;
+    if (next >= 0) mm.lruPrev[next] = -1;
+    else this.pcpTail[li] = -1;
+    this.pcpCount[p]! -= 1 << order;
+    return pfn;
+  }
+
+  /** free_pcppages_bulk(): give `count` pages back to the zone, round-robin over the lists. */
+  private freePcppagesBulk(p: number, slot: number, count: number, pindex: number): void {
+    const mm = this.mm;
+    count = Math.min(this.pcpCount[p]!, count);
+    pindex = pindex - 1;
+    const base = p * this.nrPcpLists;
+    while (count > 0) {
+      let li: number;
+      do {
+        if (++pindex > this.nrPcpLists - 1) pindex = 0;
+        li = base + pindex;
+      } while (this.pcpHead[li]! < 0);
+      const order = this.pindexToOrder(pindex);
+      const nr = 1 << order;
+      do {
+        // list_last_entry(): the coldest page goes first.
+        const pfn = this.pcpTail[li]!;
+        const prev = mm.lruPrev[pfn]!;
+        this.pcpTail[li] = prev;
+        if (prev >= 0) mm.lruNext[prev] = -1;
+        else this.pcpHead[li] = -1;
+        count -= nr;
+        this.pcpCount[p]! -= nr;
+        this.freeOnePage(pfn, slot, order, mm.migratetype(pfn), false);
+      } while (count > 0 && this.pcpHead[li]! >= 0);
+    }
+  }
+
+  /** nr_pcp_high() */
+  private nrPcpHigh(p: number, slot: number, batch: number, freeHigh: boolean): number {
+    const highMin = this.pcpHighMin[p]!;
+    const highMax = this.pcpHighMax[p]!;
+    let high = clamp(this.pcpHigh[p]!, highMin, highMax);
+    this.pcpHigh[p] = high;
+    if (!high) return 0;
+    if (freeHigh) {
+      this.pcpHigh[p] = Math.max(high - (batch << PCP_BATCH_SCALE_MAX), highMin);
+      return 0;
+    }
+    if (highMin === highMax) return high;
+    if (this.belowHigh[slot]) {
+      const freeCount = Math.max(this.pcpFreeCount[p]!, batch);
+      this.pcpHigh[p] = Math.max(high - freeCount, highMin);
+      high = Math.max(this.pcpCount[p]!, highMin);
+    } else if (this.pcpCount[p]! >= high) {
+      const needHigh = this.pcpFreeCount[p]! + batch;
+      if (this.pcpHigh[p]! < needHigh) this.pcpHigh[p] = clamp(needHigh, highMin, highMax);
+    }
+    return high;
+  }
+
+  /** nr_pcp_free() */
+  private nrPcpFree(p: number, batch: number, high: number, freeHigh: boolean): number {
+    if (freeHigh) return Math.min(this.pcpCount[p]!, batch << PCP_BATCH_SCALE_MAX);
+    if (high < batch) return 1;
+    return clamp(this.pcpFreeCount[p]!, batch, high - batch);
+  }
+
+  /** free_unref_page_commit(): onto this CPU's list; drain a batch past `high`. */
+  private freeUnrefPageCommit(pfn: Pfn, slot: number, mt: number, order: number): void {
+    const mm = this.mm;
+    const p = this.env.ctx.cpu * this.nrSlots + slot;
+    this.pcpAllocFactor[p]! >>= 1;
+    const pindex = this.orderToPindex(mt, order);
+    const li = p * this.nrPcpLists + pindex;
+    const h = this.pcpHead[li]!;
+    mm.lruNext[pfn] = h;
+    mm.lruPrev[pfn] = -1;
+    if (h >= 0) mm.lruPrev[h] = pfn;
+    else this.pcpTail[li] = pfn;
+    this.pcpHead[li] = pfn;
+    mm.order[pfn] = order;
+    this.pcpCount[p]! += 1 << order;
+    const batch = this.pcpBatch[p]!;
+    let freeHigh = false;
+    if (order && order <= PAGE_ALLOC_COSTLY_ORDER) {
+      freeHigh =
+        this.pcpFreeCount[p]! >= batch &&
+        (this.pcpFlags[p]! & PCPF_PREV_FREE_HIGH_ORDER) !== 0 &&
+        (!(this.pcpFlags[p]! & PCPF_FREE_HIGH_BATCH) || this.pcpCount[p]! >= batch);
+      this.pcpFlags[p]! |= PCPF_PREV_FREE_HIGH_ORDER;
+    } else if (this.pcpFlags[p]! & PCPF_PREV_FREE_HIGH_ORDER) {
+      this.pcpFlags[p]! &= ~PCPF_PREV_FREE_HIGH_ORDER;
+    }
+    if (this.pcpFreeCount[p]! < batch << PCP_BATCH_SCALE_MAX) this.pcpFreeCount[p]! += 1 << order;
+    const high = this.nrPcpHigh(p, slot, batch, freeHigh);
+    if (this.pcpCount[p]! >= high) {
+      this.freePcppagesBulk(p, slot, this.nrPcpFree(p, batch, high, freeHigh), pindex);
+      if (this.belowHigh[slot] && this.watermarkOk(slot, 0, this.wmarkPages(slot, WMARK_HIGH), ZONE_MOVABLE, 0)) {
+        this.belowHigh[slot] = 0;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- watermarks
+
+  private wmarkPages(slot: number, which: number): number {
+    return this.wmark[slot * NR_WMARK + which]! + this.boost[slot]!;
+  }
+
+  /** __zone_watermark_unusable_free() */
+  private unusableFree(slot: number, order: number, allocFlags: number): number {
+    let unusable = (1 << order) - 1;
+    if (!(allocFlags & ALLOC_RESERVES)) unusable += this.freePagesByType[slot * MIGRATE_TYPES + MIGRATE_HIGHATOMIC]!;
+    return unusable;
+  }
+
+  /** __zone_watermark_ok() */
+  private watermarkOk(slot: number, order: number, mark: number, highestZone: number, allocFlags: number): boolean {
+    let min = mark;
+    const freePages = this.nrFree[slot]! - this.unusableFree(slot, order, allocFlags);
+    if (allocFlags & ALLOC_RESERVES) {
+      if (allocFlags & ALLOC_MIN_RESERVE) {
+        min -= Math.floor(min / 2);
+        if (allocFlags & ALLOC_NON_BLOCK) min -= Math.floor(min / 4);
+      }
+      if (allocFlags & ALLOC_OOM) min -= Math.floor(min / 2);
+    }
+    if (freePages <= min + this.lowmemReserve[slot * MAX_NR_ZONES + highestZone]!) return false;
+    if (!order) return true;
+    for (let o = order; o < NR_PAGE_ORDERS; o++) {
+      const base = (slot * NR_PAGE_ORDERS + o) * MIGRATE_TYPES;
+      if (this.areaNrFree[slot * NR_PAGE_ORDERS + o] === 0) continue;
+      for (let mt = 0; mt < MIGRATE_PCPTYPES; mt++) if (this.freeHead[base + mt]! >= 0) return true;
+      if (allocFlags & (ALLOC_HIGHATOMIC | ALLOC_OOM) && this.freeHead[base + MIGRATE_HIGHATOMIC]! >= 0) return true;
+    }
+    return false;
+  }
+
+  /** zone_watermark_fast(): the order-0 shortcut, then the full check. */
+  private watermarkFast(slot: number, order: number, mark: number, highestZone: number, allocFlags: number): boolean {
+    if (!order) {
+      let usable = this.nrFree[slot]!;
+      usable -= Math.min(usable, this.unusableFree(slot, 0, allocFlags));
+      if (usable > mark + this.lowmemReserve[slot * MAX_NR_ZONES + highestZone]!) return true;
+    }
+    return this.watermarkOk(slot, order, mark, highestZone, allocFlags);
+  }
+
+  // ---------------------------------------------------------------- allocation
+
+  /** get_page_from_freelist(): walk the zonelist, check the watermark, take a block. */
+  private getPageFromFreelist(
+    gfp: Gfp,
+    order: number,
+    allocFlags: number,
+    zonelist: Int32Array,
+    highestZone: number,
+    mt: number,
+  ): Pfn {
+    const preferred = zonelist[0]!;
+    const preferredNid = Math.floor(preferred / MAX_NR_ZONES);
+    for (;;) {
+      const noFallback = allocFlags & ALLOC_NOFRAGMENT;
+      let retry = false;
+      for (let i = 0; i < zonelist.length; i++) {
+        const slot = zonelist[i]!;
+        if (noFallback && this.env.machine.nrNodes > 1 && slot !== preferred) {
+          // Moving to a remote node: locality beats fragmentation avoidance.
+          if (Math.floor(slot / MAX_NR_ZONES) !== preferredNid) {
+            allocFlags &= ~ALLOC_NOFRAGMENT;
+            retry = true;
+            break;
+          }
+        }
+        let ok = false;
+        if (!this.belowHigh[slot]) {
+          if (this.watermarkFast(slot, order, this.wmarkPages(slot, WMARK_HIGH), highestZone, allocFlags)) ok = true;
+          else this.belowHigh[slot] = 1;
+        }
+        if (!ok) {
+          const which = allocFlags & ALLOC_WMARK_MASK;
+          if (!this.watermarkFast(slot, order, this.wmarkPages(slot, which), highestZone, allocFlags)) {
+            if (!(allocFlags & ALLOC_NO_WATERMARKS)) continue;
+          }
+        }
+        let pfn: Pfn = NO_PAGE;
+        if (this.pcpAllowedOrder(order) && this.options.pcp) {
+          pfn = this.rmqueuePcplist(slot, order, mt, allocFlags);
+        }
+        if (pfn < 0) pfn = this.rmqueueBuddy(slot, order, allocFlags, mt);
+        if (pfn >= 0) {
+          this.stats.pgalloc[slot]! += 1 << order;
+          this.env.numaStat.zoneStatistics(preferred, slot, this.cpuNode[this.env.ctx.cpu]!, 1);
+          this.prepNewPage(pfn, order, gfp);
+          if (allocFlags & ALLOC_HIGHATOMIC) this.reserveHighatomicPageblock(pfn, order, slot);
+          return pfn;
+        }
+      }
+      if (retry) continue;
+      if (noFallback) {
+        allocFlags &= ~ALLOC_NOFRAGMENT;
+        continue;
+      }
+      return NO_PAGE;
+    }
+  }
+
+  /** prep_new_page(): refcount 1, the allocation order, __GFP_ZERO, __GFP_COMP. */
+  private prepNewPage(pfn: Pfn, order: number, gfp: Gfp): void {
+    const mm = this.mm;
+    mm.refcount[pfn] = 1;
+    mm.order[pfn] = order;
+    mm.owner[pfn] = 0;
+    if (gfp & __GFP_ZERO) this.mem.fill(pfn * PAGE_SIZE, PAGE_SIZE << order, 0);
+    if (gfp & __GFP_COMP && order > 0) mm.flags[pfn]! |= 1 << PG_head;
+  }
+
+  /** reserve_highatomic_pageblock(): keep a pageblock for future high-order atomics. */
+  private reserveHighatomicPageblock(pfn: Pfn, order: number, slot: number): void {
+    const managed = this.managed[slot]!;
+    if (Math.floor(managed / 100) < PAGEBLOCK_NR_PAGES) return;
+    const maxManaged = Math.ceil(Math.floor(managed / 100) / PAGEBLOCK_NR_PAGES) * PAGEBLOCK_NR_PAGES;
+    if (this.nrReservedHighatomic[slot]! >= maxManaged) return;
+    const mt = this.mm.migratetype(pfn);
+    if (!isMergeable(mt)) return;
+    if (order < PAGEBLOCK_ORDER) {
+      const start = pfn - (pfn % PAGEBLOCK_NR_PAGES);
+      if (start < this.zoneStart[slot]! || start + PAGEBLOCK_NR_PAGES - 1 >= this.zoneEnd[slot]!) return;
+      this.moveFreepagesBlock(slot, start, mt, MIGRATE_HIGHATOMIC);
+      this.nrReservedHighatomic[slot]! += PAGEBLOCK_NR_PAGES;
+    } else {
+      for (let b = 0; b < 1 << (order - PAGEBLOCK_ORDER); b++) {
+        this.mm.setPageblockMigratetype(pfn + b * PAGEBLOCK_NR_PAGES, MIGRATE_HIGHATOMIC);
+      }
+      this.nrReservedHighatomic[slot]! += 1 << order;
+    }
+  }
+
+  /** unreserve_highatomic_pageblock(): give reserved pageblocks back before failing. */
+  private unreserveHighatomicPageblock(zonelist: Int32Array): boolean {
+    const mm = this.mm;
+    for (let i = 0; i < zonelist.length; i++) {
+      const slot = zonelist[i]!;
+      if (!this.nrReservedHighatomic[slot]) continue;
+      for (let order = 0; order < NR_PAGE_ORDERS; order++) {
+        const pfn = this.freeHead[(slot * NR_PAGE_ORDERS + order) * MIGRATE_TYPES + MIGRATE_HIGHATOMIC]!;
+        if (pfn < 0) continue;
+        const size = Math.max(PAGEBLOCK_NR_PAGES, 1 << order);
+        this.nrReservedHighatomic[slot] = Math.max(0, this.nrReservedHighatomic[slot]! - size);
+        if (order < PAGEBLOCK_ORDER) {
+          this.moveFreepagesBlock(slot, pfn - (pfn % PAGEBLOCK_NR_PAGES), MIGRATE_HIGHATOMIC, MIGRATE_MOVABLE);
+        } else {
+          this.delFromFreeList(pfn, slot, order, MIGRATE_HIGHATOMIC);
+          for (let b = 0; b < 1 << (order - PAGEBLOCK_ORDER); b++) {
+            mm.setPageblockMigratetype(pfn + b * PAGEBLOCK_NR_PAGES, MIGRATE_MOVABLE);
+          }
+          this.addToFreeList(pfn, slot, order, MIGRATE_MOVABLE, false);
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** gfp_to_alloc_flags() for the slow path. */
+  private gfpToAllocFlags(gfp: Gfp, order: number): number {
+    let allocFlags = ALLOC_WMARK_MIN | (gfp & (__GFP_HIGH | __GFP_KSWAPD_RECLAIM));
+    if (!(gfp & __GFP_DIRECT_RECLAIM)) {
+      if (!(gfp & __GFP_NOMEMALLOC)) {
+        allocFlags |= ALLOC_NON_BLOCK;
+        if (order > 0 && allocFlags & ALLOC_MIN_RESERVE) allocFlags |= ALLOC_HIGHATOMIC;
+      }
+    }
+    return allocFlags;
+  }
+
+  /**
+   * __alloc_pages(): the fast path at the low watermark, then the slow path. Returns the
+   * first pfn of the block or NO_PAGE (-1).
+   */
+  allocPages(gfp: Gfp, order: number, nid = -1): Pfn {
+    if ((order >>> 0) !== order) {
+      throw new RangeError(`alloc_pages: order ${order} is not a whole number >= 0`);
+    }
+    if ((gfp >>> 0) !== gfp || gfp > 0x1ffffff) assertGfp(gfp);
+    if (order > MAX_PAGE_ORDER) {
+      // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
+      if (!(gfp & __GFP_NOWARN)) this.reports.warnOnce('order', 'mm/page_alloc.c:4716 __alloc_pages_noprof');
+      this.stats.allocFail++;
+      return NO_PAGE;
+    }
+    if (gfp & __GFP_DIRECT_RECLAIM) this.env.ctx.mightSleep();
+    const ctx = this.env.ctx;
+    if (nid < 0) nid = this.cpuNode[ctx.cpu]!;
+    else if (nid >= this.env.machine.nrNodes || (nid | 0) !== nid) {
+      throw new RangeError(`alloc_pages_node: node ${nid} does not exist (nodes 0..${this.env.machine.nrNodes - 1})`);
+    }
+    const highestZone = gfpZone(gfp);
+    const mt = this.options.mobilityGrouping ? gfpMigratetype(gfp) : MIGRATE_UNMOVABLE;
+    const zl =
+      gfp & __GFP_THISNODE
+        ? this.zonelistThisNode[nid * MAX_NR_ZONES + highestZone]!
+        : this.zonelistFallback[nid * MAX_NR_ZONES + highestZone]!;
+    if (zl.length === 0) return this.fail(gfp, order, nid);
+    // alloc_flags_nofragment(): only when the preferred zone is Normal with DMA32 below it.
+    let allocFlags = ALLOC_WMARK_LOW | (gfp & __GFP_KSWAPD_RECLAIM);
+    const pz = zl[0]!;
+    if (pz % MAX_NR_ZONES === ZONE_NORMAL) {
+      const dma32 = pz - ZONE_NORMAL + ZONE_DMA32;
+      if (this.env.machine.nrNodes === 1 || this.populated[dma32]) allocFlags |= ALLOC_NOFRAGMENT;
+    }
+    const pfn = this.getPageFromFreelist(gfp, order, allocFlags, zl, highestZone, mt);
+    if (pfn >= 0) return pfn;
+    return this.allocPagesSlowpath(gfp, order, zl, highestZone, mt, nid);
+  }
+
+  /** __alloc_pages_slowpath() */
+  private allocPagesSlowpath(
+    gfp: Gfp,
+    order: number,
+    zl: Int32Array,
+    highestZone: number,
+    mt: number,
+    nid: number,
+  ): Pfn {
+    const canDirectReclaim = (gfp & __GFP_DIRECT_RECLAIM) !== 0;
+    const costly = order > PAGE_ALLOC_COSTLY_ORDER;
+    let allocFlags = this.gfpToAllocFlags(gfp, order);
+    if (allocFlags & ALLOC_KSWAPD) this.stats.kswapdWakeups++;
+    let pfn = this.getPageFromFreelist(gfp, order, allocFlags & ~ALLOC_NO_WATERMARKS, zl, highestZone, mt);
+    if (pfn >= 0) return pfn;
+    // __gfp_pfmemalloc_flags(): __GFP_MEMALLOC ignores watermarks unless __GFP_NOMEMALLOC.
+    if (gfp & __GFP_MEMALLOC && !(gfp & __GFP_NOMEMALLOC)) {
+      allocFlags = ALLOC_NO_WATERMARKS | (allocFlags & ALLOC_KSWAPD);
+      pfn = this.getPageFromFreelist(gfp, order, allocFlags, zl, highestZone, mt);
+      if (pfn >= 0) return pfn;
+    }
+    if (canDirectReclaim) {
+      // The retry loop of __alloc_pages_slowpath(): reclaim (the kernel's shrinkers), drain
+      // the pcp lists, try again; give up after MAX_RECLAIM_RETRIES rounds without progress,
+      // at once with __GFP_NORETRY, and for costly orders unless __GFP_RETRY_MAYFAIL.
+      let noProgressLoops = 0;
+      for (let round = 0; round < MAX_RECLAIM_RETRIES * 64; round++) {
+        this.stats.allocstall++;
+        const progress = this.reclaimHook ? this.reclaimHook(gfp, order) : 0;
+        this.drain();
+        pfn = this.getPageFromFreelist(gfp, order, allocFlags, zl, highestZone, mt);
+        if (pfn >= 0) return pfn;
+        if (gfp & __GFP_NORETRY || (costly && !(gfp & __GFP_RETRY_MAYFAIL))) break;
+        noProgressLoops = progress > 0 ? 0 : noProgressLoops + 1;
+        if (progress === 0 || noProgressLoops >= MAX_RECLAIM_RETRIES) {
+          // should_reclaim_retry(): out of retries, give the highatomic reserve back first.
+          if (this.unreserveHighatomicPageblock(zl)) {
+            pfn = this.getPageFromFreelist(gfp, order, allocFlags, zl, highestZone, mt);
+            if (pfn >= 0) return pfn;
+          }
+          break;
+        }
+      }
+    }
+    if (gfp & __GFP_NOFAIL) {
+      // __alloc_pages_cpuset_fallback(gfp, order, ALLOC_MIN_RESERVE) before looping forever.
+      pfn = this.getPageFromFreelist(gfp, order, ALLOC_MIN_RESERVE, zl, highestZone, mt);
+      if (pfn >= 0) return pfn;
+      // Linux would loop here forever; with nothing left to reclaim or kill, the machine is
+      // deadlocked: mm/oom_kill.c out_of_memory() panics when no process can be killed.
+      this.env.klog.err('Out of memory and no killable processes...');
+      throw new KernelPanic('Kernel panic - not syncing: System is deadlocked on memory');
+    }
+    return this.fail(gfp, order, nid);
+  }
+
+  private fail(gfp: Gfp, order: number, _nid: number): Pfn {
+    this.stats.allocFail++;
+    this.reports.warnAlloc(gfp, order, null, (gfp & __GFP_NOWARN) !== 0);
+    return NO_PAGE;
+  }
+
+  // ---------------------------------------------------------------- free
+
+  /**
+   * __free_pages(page, order): drop the reference; at zero, free the block — to this CPU's
+   * pcp list for small orders, else straight into the zone (merging with its buddies).
+   */
+  freePages(pfn: Pfn, order: number): void {
+    const mm = this.mm;
+    if ((order >>> 0) !== order || order > MAX_PAGE_ORDER) {
+      throw new RangeError(`__free_pages: order ${order} is not in 0..${MAX_PAGE_ORDER}`);
+    }
+    mm.checkPfn(pfn);
+    if (mm.flags[pfn]! & (1 << PG_reserved)) {
+      // free_pages_prepare() → bad_page(): reserved pages are never given to the buddy.
+      this.reports.badPage(pfn, 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set');
+      return;
+    }
+    const ref = mm.refcount[pfn]!;
+    if (ref <= 0) {
+      // put_page_testzero(): VM_BUG_ON_PAGE(page_ref_count(page) == 0, page) — a double
+      // free, a tail page, or a page that was never allocated.
+      this.reports.vmBugOnPage(pfn, 'page_ref_count(page) == 0', 'include/linux/mm.h:1140');
+    }
+    if (mm.pageType[pfn] !== PGTY_NONE || mm.mapcount[pfn]! > 0) {
+      // The page is still a slab/page-table page or mapped: page_expected_state() fails.
+      this.reports.badPage(pfn, 'nonzero mapcount');
+      return;
+    }
+    const isHead = (mm.flags[pfn]! & (1 << PG_head)) !== 0;
+    const allocOrder = mm.order[pfn]!;
+    if (allocOrder !== order) {
+      this.reports.vmBugOnPage(
+        pfn,
+        isHead ? 'compound && compound_order(page) != order' : 'order != page order at allocation',
+        'mm/page_alloc.c:1062',
+      );
+    }
+    if (ref > 1) {
+      mm.refcount[pfn] = ref - 1;
+      if (!isHead && order > 0) {
+        // Someone holds the first page only: free the rest now, as __free_pages() does.
+        mm.order[pfn] = 0;
+        while (order-- > 0) this.freeBlock(pfn + (1 << order), order);
+      }
+      return;
+    }
+    mm.refcount[pfn] = 0;
+    mm.flags[pfn] = 0;
+    mm.owner[pfn] = 0;
+    this.freeBlock(pfn, order);
+  }
+
+  /** free_unref_page() / __free_pages_ok() once the block has no users. */
+  private freeBlock(pfn: Pfn, order: number): void {
+    const mm = this.mm;
+    const slot = mm.node[pfn]! * MAX_NR_ZONES + mm.zone[pfn]!;
+    this.stats.pgfree += 1 << order;
+    let mt = mm.migratetype(pfn);
+    if (this.options.pcp && this.pcpAllowedOrder(order) && this.pcpHighMax[this.env.ctx.cpu * this.nrSlots + slot]! > 0) {
+      if (mt >= MIGRATE_PCPTYPES) {
+        if (mt === MIGRATE_ISOLATE) {
+          this.freeOnePage(pfn, slot, order, mt, false);
+          return;
+        }
+        mt = MIGRATE_MOVABLE;
+      }
+      this.freeUnrefPageCommit(pfn, slot, mt, order);
+      return;
+    }
+    this.freeOnePage(pfn, slot, order, mt, false);
+  }
+
+  /** drain_all_pages(): every CPU's pcp lists back to the zones. */
+  drain(): void {
+    for (let p = 0; p < this.pcpCount.length; p++) {
+      if (this.pcpCount[p]! > 0) this.freePcppagesBulk(p, p % this.nrSlots, this.pcpCount[p]!, 0);
+    }
+  }
+
+  // ---------------------------------------------------------------- statistics
+
+  nrFreePages(nid?: number, zoneType?: number): number {
+    let sum = 0;
+    for (let slot = 0; slot < this.nrSlots; slot++) {
+      if (nid !== undefined && Math.floor(slot / MAX_NR_ZONES) !== nid) continue;
+      if (zoneType !== undefined && slot % MAX_NR_ZONES !== zoneType) continue;
+      sum += this.nrFree[slot]!;
+      for (let cpu = 0; cpu < this.nrCpus; cpu++) sum += this.pcpCount[cpu * this.nrSlots + slot]!;
+    }
+    return sum;
+  }
+
+  nrFreeBlocks(nid: number, zoneType: number, order: number): number {
+    return this.areaNrFree[(nid * MAX_NR_ZONES + zoneType) * NR_PAGE_ORDERS + order] ?? 0;
+  }
+
+  managedPages(nid: number, zoneType: number): number {
+    return this.managed[nid * MAX_NR_ZONES + zoneType] ?? 0;
+  }
+
+  /** Pages on the pcp lists of one CPU (or all) for a zone. */
+  pcpPages(nid: number, zoneType: number, cpu?: number): number {
+    const slot = nid * MAX_NR_ZONES + zoneType;
+    if (cpu !== undefined) return this.pcpCount[cpu * this.nrSlots + slot]!;
+    let sum = 0;
+    for (let c = 0; c < this.nrCpus; c++) sum += this.pcpCount[c * this.nrSlots + slot]!;
+    return sum;
+  }
+
+  /** The pcp state of one CPU for a zone, as /proc/zoneinfo's pagesets print it. */
+  pageset(nid: number, zoneType: number, cpu: number): {
+    count: number;
+    high: number;
+    batch: number;
+    highMin: number;
+    highMax: number;
+  } {
+    const p = cpu * this.nrSlots + nid * MAX_NR_ZONES + zoneType;
+    return {
+      count: this.pcpCount[p]!,
+      high: this.pcpHigh[p]!,
+      batch: this.pcpBatch[p]!,
+      highMin: this.pcpHighMin[p]!,
+      highMax: this.pcpHighMax[p]!,
+    };
+  }
+
+  zoneSnapshot(nid: number, zoneType: number): ZoneSnapshot {
+    const slot = nid * MAX_NR_ZONES + zoneType;
+    const w = slot * NR_WMARK;
+    const nrFree: number[] = [];
+    const nrFreeByType: number[][] = [];
+    for (let mt = 0; mt < MIGRATE_TYPES; mt++) nrFreeByType.push([]);
+    for (let o = 0; o < NR_PAGE_ORDERS; o++) {
+      nrFree.push(this.areaNrFree[slot * NR_PAGE_ORDERS + o]!);
+      for (let mt = 0; mt < MIGRATE_TYPES; mt++) nrFreeByType[mt]!.push(this.areaNrFreeByType[this.listIndex(slot, o, mt)]!);
+    }
+    const pageblocksByType = new Array<number>(MIGRATE_TYPES).fill(0);
+    const start = this.zoneStart[slot]!;
+    const end = this.zoneEnd[slot]!;
+    if (end > start) {
+      // pagetypeinfo_showblockcount_print(): pageblocks from the zone start, aligned down.
+      for (let pfn = start - (start % PAGEBLOCK_NR_PAGES); pfn < end; pfn += PAGEBLOCK_NR_PAGES) {
+        const p = Math.max(pfn, start);
+        if (!this.env.machine.isPfnRam(p)) continue;
+        pageblocksByType[this.mm.migratetype(p)]!++;
+      }
+    }
+    const z = this.env.machine.zone(nid, zoneType as 0);
+    return {
+      nid,
+      zoneType,
+      name: ZONE_NAMES[zoneType]!,
+      startPfn: z.startPfn,
+      spanned: z.spannedPages,
+      present: z.presentPages,
+      managed: this.managed[slot]!,
+      free: this.nrFree[slot]!,
+      boost: this.boost[slot]!,
+      min: this.wmarkPages(slot, WMARK_MIN),
+      low: this.wmarkPages(slot, WMARK_LOW),
+      high: this.wmarkPages(slot, WMARK_HIGH),
+      promo: this.wmarkPages(slot, WMARK_PROMO),
+      nrReservedHighatomic: this.nrReservedHighatomic[slot]!,
+      freePcp: this.pcpPages(nid, zoneType),
+      localPcp: this.pcpCount[this.env.ctx.cpu * this.nrSlots + slot]!,
+      lowmemReserve: Array.from(this.lowmemReserve.subarray(slot * MAX_NR_ZONES, (slot + 1) * MAX_NR_ZONES)),
+      nrFree,
+      nrFreeByType,
+      pageblocksByType,
+    };
+  }
+
+  /** The Mem-Info block warn_alloc() prints, on demand (show_mem()). */
+  showMem(): void {
+    this.reports.showMem(MAX_NR_ZONES - 1);
+  }
+
+  // ---------------------------------------------------------------- verification
+
+  verify(): string[] {
+    const problems: string[] = [];
+    const mm = this.mm;
+    const { machine } = this.env;
+    const state = new Uint8Array(machine.maxPfn); // 1 free, 2 pcp, 3 allocated, 4 reserved
+    const claim = (pfn: number, n: number, s: number, what: string): void => {
+      for (let p = pfn; p < pfn + n; p++) {
+        if (p >= state.length) {
+          problems.push(`${what} at pfn ${pfn} runs past maxPfn`);
+          return;
+        }
+        if (state[p]) {
+          problems.push(`pfn ${p} is both state ${state[p]} and ${what} (block at ${pfn})`);
+          return;
+        }
+        state[p] = s;
+      }
+    };
+    for (let slot = 0; slot < this.nrSlots; slot++) {
+      let pages = 0;
+      const byType = new Array<number>(MIGRATE_TYPES).fill(0);
+      for (let o = 0; o < NR_PAGE_ORDERS; o++) {
+        let blocks = 0;
+        for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
+          const li = this.listIndex(slot, o, mt);
+          let n = 0;
+          let prev = -1;
+          for (let pfn = this.freeHead[li]!; pfn >= 0; pfn = mm.lruNext[pfn]!) {
+            if (mm.lruPrev[pfn] !== prev) problems.push(`free list (${slot},${o},${mt}): broken prev link at ${pfn}`);
+            prev = pfn;
+            if (++n > machine.maxPfn) {
+              problems.push(`free list (${slot},${o},${mt}) has a cycle`);
+              break;
+            }
+            if (mm.pageType[pfn] !== PGTY_buddy) problems.push(`pfn ${pfn} on a free list is not PageBuddy`);
+            if (mm.order[pfn] !== o) problems.push(`pfn ${pfn} on the order-${o} list has order ${mm.order[pfn]}`);
+            if (pfn % (1 << o) !== 0) problems.push(`free block ${pfn} is not aligned to order ${o}`);
+            if (pfn < this.zoneStart[slot]! || pfn + (1 << o) > this.zoneEnd[slot]!) problems.push(`free block ${pfn}/${o} is outside its zone`);
+            if (mm.node[pfn]! * MAX_NR_ZONES + mm.zone[pfn]! !== slot) problems.push(`free block ${pfn} has zone/node of another slot`);
+            if (mm.refcount[pfn] !== 0) problems.push(`free block ${pfn} has refcount ${mm.refcount[pfn]}`);
+            if (mm.migratetype(pfn) !== mt) problems.push(`free block ${pfn} on the ${mt} list is in a pageblock of type ${mm.migratetype(pfn)}`);
+            if (o < MAX_PAGE_ORDER) {
+              const buddy = pfn ^ (1 << o);
+              if (this.isBuddyOf(buddy, slot, o)) {
+                const bm = mm.migratetype(buddy);
+                if (o < PAGEBLOCK_ORDER || bm === mt || (isMergeable(mt) && isMergeable(bm))) {
+                  problems.push(`free buddies ${pfn} and ${buddy} of order ${o} are not merged`);
+                }
+              }
+            }
+            claim(pfn, 1 << o, 1, 'free');
+          }
+          if (n !== this.areaNrFreeByType[li]) problems.push(`nr_free of (${slot},${o},${mt}) is ${this.areaNrFreeByType[li]} but the list has ${n}`);
+          blocks += n;
+          pages += n << o;
+          byType[mt]! += n << o;
+        }
+        if (blocks !== this.areaNrFree[slot * NR_PAGE_ORDERS + o]) problems.push(`free_area[${o}].nr_free of slot ${slot} is ${this.areaNrFree[slot * NR_PAGE_ORDERS + o]} but lists hold ${blocks}`);
+      }
+      for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
+        if (byType[mt] !== this.freePagesByType[slot * MIGRATE_TYPES + mt]) problems.push(`free pages of type ${mt} in slot ${slot}: counter ${this.freePagesByType[slot * MIGRATE_TYPES + mt]}, lists ${byType[mt]}`);
+      }
+      if (pages - byType[MIGRATE_ISOLATE]! !== this.nrFree[slot]) problems.push(`NR_FREE_PAGES of slot ${slot} is ${this.nrFree[slot]} but lists hold ${pages}`);
+    }
+    for (let cpu = 0; cpu < this.nrCpus; cpu++) {
+      for (let slot = 0; slot < this.nrSlots; slot++) {
+        const p = cpu * this.nrSlots + slot;
+        let pages = 0;
+        for (let pi = 0; pi < this.nrPcpLists; pi++) {
+          const o = this.pindexToOrder(pi);
+          let n = 0;
+          for (let pfn = this.pcpHead[p * this.nrPcpLists + pi]!; pfn >= 0; pfn = mm.lruNext[pfn]!) {
+            if (++n > machine.maxPfn) {
+              problems.push(`pcp list (${cpu},${slot},${pi}) has a cycle`);
+              break;
+            }
+            if (mm.refcount[pfn] !== 0 || mm.pageType[pfn] !== PGTY_NONE) problems.push(`pcp page ${pfn} is in use or typed`);
+            if (mm.node[pfn]! * MAX_NR_ZONES + mm.zone[pfn]! !== slot) problems.push(`pcp page ${pfn} belongs to another zone`);
+            claim(pfn, 1 << o, 2, 'pcp');
+            pages += 1 << o;
+          }
+        }
+        if (pages !== this.pcpCount[p]) problems.push(`pcp count of cpu ${cpu} slot ${slot} is ${this.pcpCount[p]} but lists hold ${pages}`);
+      }
+    }
+    for (let pfn = 0; pfn < machine.maxPfn; pfn++) {
+      if (mm.flags[pfn]! & (1 << PG_reserved)) {
+        if (state[pfn]) problems.push(`reserved pfn ${pfn} is also on a list`);
+        state[pfn] = 4;
+      }
+    }
+    for (let pfn = 0; pfn < machine.maxPfn; pfn++) {
+      if (state[pfn] === 0 && mm.refcount[pfn]! > 0) claim(pfn, 1 << mm.order[pfn]!, 3, 'allocated');
+    }
+    for (let pfn = 0; pfn < machine.maxPfn; pfn++) {
+      if (state[pfn] === 0) problems.push(`pfn ${pfn} is neither free, cached, allocated nor reserved (lost)`);
+      if (problems.length > 50) break;
+    }
+    for (let slot = 0; slot < this.nrSlots; slot++) {
+      let managed = 0;
+      for (let pfn = this.zoneStart[slot]!; pfn < this.zoneEnd[slot]!; pfn++) if (state[pfn]! >= 1 && state[pfn]! <= 3) managed++;
+      if (managed !== this.managed[slot]) problems.push(`slot ${slot}: managed ${this.managed[slot]} but ${managed} pages are free, cached or allocated`);
+    }
+    return problems;
+  }
+}
+
+function isMergeable(mt: number): boolean {
+  return mt < MIGRATE_PCPTYPES;
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/** zone_batchsize() */
+export function zoneBatchsize(managed: number): number {
+  let batch = Math.min(managed >> 10, (1024 * 1024) / PAGE_SIZE);
+  batch = Math.floor(batch / 4);
+  if (batch < 1) batch = 1;
+  const x = batch + (batch >> 1);
+  return 2 ** Math.floor(Math.log2(x)) - 1;
+}
+
+function validateOptions(o: Required<BuddyOptions>): void {
+  if (o.minFreeKbytes !== -1 && (!Number.isSafeInteger(o.minFreeKbytes) || o.minFreeKbytes < 0)) {
+    throw new RangeError(`minFreeKbytes ${o.minFreeKbytes}: expected a whole number of kB >= 0`);
+  }
+  if (!Number.isInteger(o.watermarkScaleFactor) || o.watermarkScaleFactor < 1 || o.watermarkScaleFactor > 3000) {
+    throw new RangeError(`watermarkScaleFactor ${o.watermarkScaleFactor}: expected 1..3000 (vm.watermark_scale_factor)`);
+  }
+  if (o.lowmemReserveRatio.length !== MAX_NR_ZONES || o.lowmemReserveRatio.some((r) => !Number.isInteger(r) || r < 0)) {
+    throw new RangeError(`lowmemReserveRatio: expected ${MAX_NR_ZONES} whole numbers >= 0 (DMA DMA32 Normal Movable Device)`);
+  }
+  if (!Number.isInteger(o.percpuPagelistHighFraction) || (o.percpuPagelistHighFraction !== 0 && o.percpuPagelistHighFraction < MIN_PERCPU_PAGELIST_HIGH_FRACTION)) {
+    throw new RangeError(`percpuPagelistHighFraction ${o.percpuPagelistHighFraction}: expected 0 or >= ${MIN_PERCPU_PAGELIST_HIGH_FRACTION}`);
+  }
+}
+
+/** Build a buddy allocator (boots it: frees all memory into the zones). */
+export function createBuddyAllocator(env: PageAllocatorEnv, options?: BuddyOptions): BuddyAllocator {
+  return new BuddyAllocator(env, options);
+}

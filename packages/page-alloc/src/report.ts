@@ -1,0 +1,220 @@
+/**
+ * The page allocator's kernel-log reports, worded as Linux words them:
+ * warn_alloc() and show_mem() (mm/page_alloc.c, mm/show_mem.c), bad_page() and
+ * VM_BUG_ON_PAGE() (mm/page_alloc.c, include/linux/mmdebug.h, mm/debug.c dump_page()).
+ */
+import {
+  formatGfpMode,
+  KERN_ALERT,
+  KERN_WARNING,
+  KernelOops,
+  MAX_NR_ZONES,
+  MIGRATE_TYPES,
+  MIGRATETYPE_LETTERS,
+  NR_PAGE_ORDERS,
+  type Gfp,
+  type Pfn,
+} from '@mmsim/core';
+import type { PageAllocatorEnv, ZoneReporting } from './api.js';
+
+const K = (pages: number): number => pages * 4;
+
+/** A ratelimit state (include/linux/ratelimit_types.h): `burst` messages per `intervalNs`. */
+export class Ratelimit {
+  private begin = -1;
+  private printed = 0;
+  /** Messages suppressed since the last one that got through. */
+  missed = 0;
+  constructor(
+    readonly intervalNs: number,
+    readonly burst: number,
+  ) {}
+  /** __ratelimit(): may a message be printed now? */
+  allow(nowNs: number): boolean {
+    if (this.begin < 0 || nowNs >= this.begin + this.intervalNs) {
+      this.begin = nowNs;
+      this.printed = 0;
+    }
+    if (this.printed < this.burst) {
+      this.printed++;
+      return true;
+    }
+    this.missed++;
+    return false;
+  }
+}
+
+const HZ_NS = 1_000_000_000;
+
+/** Shared report state of one allocator (ratelimits live per allocator, as statics do per kernel). */
+export class AllocReports {
+  /** mm/page_alloc.c: static DEFINE_RATELIMIT_STATE(nopage_rs, 10*HZ, 1). */
+  readonly nopage = new Ratelimit(10 * HZ_NS, 1);
+  private readonly onceKeys = new Set<string>();
+  /** mm/page_alloc.c bad_page(): a burst of 60, then quiet for the rest of the minute. */
+  private badShown = 0;
+  private badResume = 0;
+  private badUnshown = 0;
+
+  constructor(
+    private readonly env: PageAllocatorEnv,
+    private readonly zones: ZoneReporting,
+  ) {}
+
+  /**
+   * warn_alloc(gfp, nodemask, "page allocation failure: order:%u", order). Returns whether
+   * it printed (it does not with __GFP_NOWARN or when ratelimited).
+   */
+  warnAlloc(gfp: Gfp, order: number, nodemask: string | null, nowarn: boolean): boolean {
+    const { ctx, klog, machine } = this.env;
+    if (nowarn) return false;
+    const now = klog.clockNs();
+    if (!this.nopage.allow(now)) return false;
+    const mems = nodeList(machine.nodes.map((n) => n.nid));
+    klog.warn(
+      `${ctx.task.comm}: page allocation failure: order:${order}, mode:${formatGfpMode(gfp)}, ` +
+        `nodemask=${nodemask ?? '(null)'},cpuset=/,mems_allowed=${mems}`,
+    );
+    ctx.dumpStack([
+      'dump_stack_lvl',
+      'warn_alloc',
+      '__alloc_pages_slowpath.constprop.0',
+      '__alloc_pages_noprof',
+      'alloc_pages_mpol_noprof',
+    ]);
+    this.showMem(MAX_NR_ZONES - 1);
+    return true;
+  }
+
+  /** mm/show_mem.c __show_mem(): the Mem-Info block. */
+  showMem(maxZoneIdx: number): void {
+    const { klog, machine, ctx } = this.env;
+    const populated = machine.zones.filter((z) => z.presentPages > 0 && z.type <= maxZoneIdx);
+    const snaps = populated.map((z) => this.zones.zoneSnapshot(z.nid, z.type));
+    const free = snaps.reduce((s, z) => s + z.free, 0);
+    const freePcp = snaps.reduce((s, z) => s + z.freePcp, 0);
+    const lines: string[] = [
+      'Mem-Info:',
+      'active_anon:0 inactive_anon:0 isolated_anon:0',
+      ' active_file:0 inactive_file:0 isolated_file:0',
+      ' unevictable:0 dirty:0 writeback:0',
+      ' slab_reclaimable:0 slab_unreclaimable:0',
+      ' mapped:0 shmem:0 pagetables:0',
+      ' sec_pagetables:0 bounce:0',
+      ' kernel_misc_reclaimable:0',
+      ` free:${free} free_pcp:${freePcp} free_cma:0`,
+    ];
+    for (const node of machine.nodes) {
+      if (!populated.some((z) => z.nid === node.nid)) continue;
+      lines.push(
+        `Node ${node.nid} active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB ` +
+          'unevictable:0kB isolated(anon):0kB isolated(file):0kB mapped:0kB dirty:0kB ' +
+          'writeback:0kB shmem:0kB shmem_thp:0kB shmem_pmdmapped:0kB anon_thp:0kB ' +
+          'writeback_tmp:0kB kernel_stack:0kB pagetables:0kB sec_pagetables:0kB ' +
+          'all_unreclaimable? no',
+      );
+    }
+    for (const z of snaps) {
+      lines.push(
+        `Node ${z.nid} ${z.name} free:${K(z.free)}kB boost:${K(z.boost)}kB min:${K(z.min)}kB ` +
+          `low:${K(z.low)}kB high:${K(z.high)}kB reserved_highatomic:${K(z.nrReservedHighatomic)}KB ` +
+          'active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB unevictable:0kB ' +
+          `writepending:0kB present:${K(z.present)}kB managed:${K(z.managed)}kB mlocked:0kB ` +
+          `bounce:0kB free_pcp:${K(z.freePcp)}kB local_pcp:${K(z.localPcp)}kB free_cma:0kB`,
+      );
+      lines.push(`lowmem_reserve[]: ${z.lowmemReserve.join(' ')}`);
+    }
+    for (const z of snaps) {
+      let text = `Node ${z.nid} ${z.name}: `;
+      let total = 0;
+      for (let order = 0; order < NR_PAGE_ORDERS; order++) {
+        const nr = z.nrFree[order] ?? 0;
+        total += nr * 2 ** order;
+        text += `${nr}*${4 * 2 ** order}kB `;
+        if (nr) {
+          let types = '';
+          for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
+            if ((z.nrFreeByType[mt]?.[order] ?? 0) > 0) types += MIGRATETYPE_LETTERS[mt];
+          }
+          text += `(${types}) `;
+        }
+      }
+      lines.push(`${text}= ${K(total)}kB`);
+    }
+    lines.push('0 total pagecache pages');
+    lines.push('0 pages in swap cache', 'Free swap  = 0kB', 'Total swap = 0kB');
+    const present = populated.reduce((s, z) => s + z.presentPages, 0);
+    const managed = snaps.reduce((s, z) => s + z.managed, 0);
+    lines.push(
+      `${present} pages RAM`,
+      '0 pages HighMem/MovableOnly',
+      `${present - managed} pages reserved`,
+    );
+    void ctx;
+    for (const l of lines) klog.printk(KERN_WARNING, l);
+  }
+
+  /** mm/page_alloc.c bad_page(): "BUG: Bad page state", not fatal; taints the kernel (B). */
+  badPage(pfn: Pfn, reason: string): void {
+    const { klog, ctx, memMap } = this.env;
+    const now = klog.clockNs();
+    if (this.badShown === 60) {
+      if (now < this.badResume) {
+        this.badUnshown++;
+        return;
+      }
+      if (this.badUnshown) {
+        klog.printk(KERN_ALERT, `BUG: Bad page state: ${this.badUnshown} messages suppressed`);
+        this.badUnshown = 0;
+      }
+      this.badShown = 0;
+    }
+    if (this.badShown++ === 0) this.badResume = now + 60 * HZ_NS;
+    klog.printk(
+      KERN_ALERT,
+      `BUG: Bad page state in process ${ctx.task.comm}  pfn:${pfn.toString(16).padStart(5, '0')}`,
+    );
+    for (const l of memMap.dumpPage(pfn, reason)) klog.printk(KERN_WARNING, l);
+    klog.printk(KERN_WARNING, 'Modules linked in:');
+    ctx.addTaint('B');
+    ctx.dumpStack(['dump_stack_lvl', 'bad_page', 'free_unref_page', '__free_pages']);
+  }
+
+  /**
+   * VM_BUG_ON_PAGE(cond, page): dump_page(page, "VM_BUG_ON_PAGE(cond)") then BUG() — a
+   * CONFIG_DEBUG_VM kernel dies here; we log the same and throw KernelOops. The caller must
+   * not have changed any state.
+   */
+  vmBugOnPage(pfn: Pfn, cond: string, location: string): never {
+    const { klog, ctx, memMap } = this.env;
+    for (const l of memMap.dumpPage(pfn, `VM_BUG_ON_PAGE(${cond})`)) klog.printk(KERN_WARNING, l);
+    const lines = [
+      `kernel BUG at ${location}!`,
+      `Oops: invalid opcode: 0000 [#1] PREEMPT SMP NOPTI`,
+    ];
+    for (const l of lines) klog.printk(KERN_WARNING, l);
+    const stack = ctx.dumpStack(['__free_pages_noprof', 'free_pages']);
+    const report = [...memMap.dumpPage(pfn, `VM_BUG_ON_PAGE(${cond})`), ...lines, ...stack].join('\n');
+    throw new KernelOops(report, 'BUG');
+  }
+
+  /** WARN_ON_ONCE-style warning keyed by `key`; prints once per allocator. */
+  warnOnce(key: string, location: string, message?: string): void {
+    if (this.onceKeys.has(key)) return;
+    this.onceKeys.add(key);
+    this.env.ctx.warn(location, message);
+  }
+}
+
+/** nodemask_pr_args / %*pbl: a node list compressed to ranges, "0-1" or "0,2". */
+export function nodeList(nids: readonly number[]): string {
+  const sorted = [...nids].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
