@@ -85,8 +85,8 @@ export interface ExecContextOptions {
   /** utsname version up to its first space. @defaultValue `'#1'` */
   kernelVersion?: string;
   /**
-   * preempt_model_str() (6.15+). The reference config (PREEMPT_DYNAMIC, PREEMPT_NONE) would
-   * print `PREEMPT(none)`. @defaultValue `'PREEMPT(voluntary)'`
+   * preempt_model_str() (6.15+), as the reference config (PREEMPT_DYNAMIC with PREEMPT_NONE)
+   * prints it. @defaultValue `'PREEMPT(none)'`
    */
   preemptModel?: string;
   /** dump_stack_arch_desc_str. @defaultValue `'mmsim simulated machine'` */
@@ -176,7 +176,7 @@ export class ExecContext {
     this.curTask = checkTask(options.task ?? { pid: 0, comm: 'swapper/0' });
     this.kernelRelease = options.kernelRelease ?? '6.18.0-mmsim';
     this.kernelVersion = options.kernelVersion ?? '#1';
-    this.preemptModel = options.preemptModel ?? 'PREEMPT(voluntary)';
+    this.preemptModel = options.preemptModel ?? 'PREEMPT(none)';
     this.hardwareName = options.hardwareName ?? 'mmsim simulated machine';
     this.preempt = new Int32Array(nrCpus);
     this.irqsOff = new Uint8Array(nrCpus);

@@ -24,7 +24,7 @@ function machine(nrCpus = 2) {
 }
 
 const STACK_HEAD =
-  'CPU: 0 UID: 0 PID: 0 Comm: swapper/0 Not tainted 6.18.0-mmsim #1 PREEMPT(voluntary)';
+  'CPU: 0 UID: 0 PID: 0 Comm: swapper/0 Not tainted 6.18.0-mmsim #1 PREEMPT(none)';
 
 describe('preempt_count layout (include/linux/preempt.h)', () => {
   it('has the Linux offsets and masks', () => {
@@ -264,7 +264,7 @@ describe('ExecContext.mightSleep (__might_resched)', () => {
     );
     expect(again[2]).toBe('preempt_count: 0, expected: 0');
     expect(again[4]).toBe(
-      'CPU: 0 UID: 0 PID: 0 Comm: swapper/0 Tainted: G        W           6.18.0-mmsim #1 PREEMPT(voluntary)',
+      'CPU: 0 UID: 0 PID: 0 Comm: swapper/0 Tainted: G        W           6.18.0-mmsim #1 PREEMPT(none)',
     );
     expect(again[5]).toBe('Tainted: [W]=WARN');
     expect(klog.lines(0)[0]).toBe(
@@ -287,7 +287,7 @@ describe('ExecContext.mightSleep (__might_resched)', () => {
     );
     expect(lines[2]).toBe('preempt_count: 10001, expected: 0');
     expect(lines[4]).toBe(
-      'CPU: 1 UID: 0 PID: 17 Comm: kworker/1:0 Not tainted 6.18.0-mmsim #1 PREEMPT(voluntary)',
+      'CPU: 1 UID: 0 PID: 17 Comm: kworker/1:0 Not tainted 6.18.0-mmsim #1 PREEMPT(none)',
     );
     expect(lines.slice(7)).toEqual([
       ' <IRQ>',

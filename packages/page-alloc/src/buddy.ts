@@ -50,7 +50,6 @@ import {
   type Gfp,
   gfpMigratetype,
   gfpZone,
-  KernelPanic,
   MAX_NR_ZONES,
   MAX_PAGE_ORDER,
   MIGRATE_FALLBACKS,
@@ -1068,7 +1067,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     if ((gfp >>> 0) !== gfp || gfp > 0x1ffffff) assertGfp(gfp);
     if (order > MAX_PAGE_ORDER) {
       // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
-      if (!(gfp & __GFP_NOWARN)) this.reports.warnOnce('order', 'mm/page_alloc.c:4716 __alloc_pages_noprof');
+      if (!(gfp & __GFP_NOWARN)) this.reports.warnOnce('page_alloc:order>MAX_PAGE_ORDER', 'mm/page_alloc.c:4832 __alloc_pages_noprof');
       this.stats.allocFail++;
       return NO_PAGE;
     }
@@ -1148,7 +1147,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       // Linux would loop here forever; with nothing left to reclaim or kill, the machine is
       // deadlocked: mm/oom_kill.c out_of_memory() panics when no process can be killed.
       this.env.klog.err('Out of memory and no killable processes...');
-      throw new KernelPanic('Kernel panic - not syncing: System is deadlocked on memory');
+      throw this.env.ctx.panic('System is deadlocked on memory', ['out_of_memory', '__alloc_pages_slowpath']);
     }
     return this.fail(gfp, order, nid);
   }
@@ -1193,7 +1192,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       this.reports.vmBugOnPage(
         pfn,
         isHead ? 'compound && compound_order(page) != order' : 'order != page order at allocation',
-        'mm/page_alloc.c:1062',
+        'mm/page_alloc.c:1132',
       );
     }
     if (ref > 1) {

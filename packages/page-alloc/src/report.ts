@@ -7,7 +7,6 @@ import {
   formatGfpMode,
   KERN_ALERT,
   KERN_WARNING,
-  KernelOops,
   MAX_NR_ZONES,
   MIGRATE_TYPES,
   MIGRATETYPE_LETTERS,
@@ -50,7 +49,6 @@ const HZ_NS = 1_000_000_000;
 export class AllocReports {
   /** mm/page_alloc.c: static DEFINE_RATELIMIT_STATE(nopage_rs, 10*HZ, 1). */
   readonly nopage = new Ratelimit(10 * HZ_NS, 1);
-  private readonly onceKeys = new Set<string>();
   /** mm/page_alloc.c bad_page(): a burst of 60, then quiet for the rest of the minute. */
   private badShown = 0;
   private badResume = 0;
@@ -188,21 +186,12 @@ export class AllocReports {
   vmBugOnPage(pfn: Pfn, cond: string, location: string): never {
     const { klog, ctx, memMap } = this.env;
     for (const l of memMap.dumpPage(pfn, `VM_BUG_ON_PAGE(${cond})`)) klog.printk(KERN_WARNING, l);
-    const lines = [
-      `kernel BUG at ${location}!`,
-      `Oops: invalid opcode: 0000 [#1] PREEMPT SMP NOPTI`,
-    ];
-    for (const l of lines) klog.printk(KERN_WARNING, l);
-    const stack = ctx.dumpStack(['__free_pages_noprof', 'free_pages']);
-    const report = [...memMap.dumpPage(pfn, `VM_BUG_ON_PAGE(${cond})`), ...lines, ...stack].join('\n');
-    throw new KernelOops(report, 'BUG');
+    throw ctx.bug(location, ['__free_pages_noprof', 'free_pages']);
   }
 
-  /** WARN_ON_ONCE-style warning keyed by `key`; prints once per allocator. */
+  /** WARN_ON_ONCE(): once per call site (`key`) for the life of the kernel. */
   warnOnce(key: string, location: string, message?: string): void {
-    if (this.onceKeys.has(key)) return;
-    this.onceKeys.add(key);
-    this.env.ctx.warn(location, message);
+    this.env.ctx.warnOnce(key, location, message);
   }
 }
 

@@ -1,0 +1,57 @@
+/**
+ * mmsim — the command line. Node-only code lives here; the packages stay isomorphic.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { PRESETS } from '@mmsim/numa';
+import { runTour } from './tour.js';
+import { bootSummary } from './boot.js';
+
+const program = new Command();
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1, got '${value}'`);
+  return n;
+}
+
+function preset(value: string): string {
+  if (!(value in PRESETS)) {
+    throw new InvalidArgumentError(`unknown machine '${value}' (known: ${Object.keys(PRESETS).join(', ')})`);
+  }
+  return value;
+}
+
+program
+  .name('mmsim')
+  .description('Linux memory management, simulated byte for byte')
+  .version('0.0.0')
+  .showHelpAfterError('(run with --help for usage)');
+
+program
+  .command('tour', { isDefault: true })
+  .description('a narrated walk through Linux memory management on a booted machine')
+  .option('-m, --machine <preset>', 'machine preset', preset, 'server')
+  .option('--cpus <n>', 'override the number of CPUs', positiveInt)
+  .option('--memory <size>', "override the total memory, e.g. '8G'")
+  .action((opts: { machine: string; cpus?: number; memory?: string }) => {
+    runTour((l) => process.stdout.write(`${l}\n`), opts);
+  });
+
+program
+  .command('boot')
+  .description('boot a machine and print its zones and free lists')
+  .option('-m, --machine <preset>', 'machine preset', preset, 'server')
+  .option('--cpus <n>', 'override the number of CPUs', positiveInt)
+  .option('--memory <size>', "override the total memory, e.g. '8G'")
+  .option('--json', 'print the numbers as JSON')
+  .action((opts: { machine: string; cpus?: number; memory?: string; json?: boolean }) => {
+    process.stdout.write(`${bootSummary(opts)}\n`);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // A bad value deep inside (a size that does not parse, say) is one clear line, not a trace.
+  process.stderr.write(`mmsim: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}
