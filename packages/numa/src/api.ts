@@ -8,9 +8,9 @@ import type { Pfn, Size, ZoneType } from '@mmsim/core';
 /** One NUMA node: its RAM and its CPUs. */
 export interface NodeSpec {
   /**
-   * Bytes of RAM on this node ('16G', '512M' or a number of bytes): a multiple of the page
-   * size and at least 4 MiB (one MAX_ORDER block). Firmware and PCI holes do not count: the
-   * node gets this much RAM, placed further up when a hole is in the way.
+   * Bytes of memory on this node ('16G', '512M' or a number of bytes): a multiple of the page
+   * size and at least 4 MiB (one MAX_ORDER block). Firmware holes inside it are lost (node 0
+   * of a 64M machine has 64M less 392 KiB of RAM); RAM behind the PCI hole moves above 4 GiB.
    */
   memory: Size;
   /** Number of CPUs on this node; 0 makes a memory-only node (like a CXL expander). */

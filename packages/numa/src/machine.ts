@@ -4,12 +4,14 @@
  * kernel would find and size them.
  *
  * Memory map (arch/x86/kernel/e820.c, mm/memblock.c). Nodes are laid out one after another in
- * physical address space from 0, each getting exactly the RAM its spec asks for. Ranges that
- * are not RAM are skipped, and the RAM that would have been there continues above them:
+ * physical address space from 0, each spanning the memory its spec asks for. Ranges that are
+ * not RAM:
  *   - page 0 ("e820: update [mem 0x00000000-0x00000fff] usable ==> reserved") and
  *     0x9f000-0xfffff (EBDA, VGA memory, BIOS ROM: "e820: remove [mem 0x000a0000-0x000fffff]"
- *     plus the page holding the 0x9fc00 EBDA, which memblock trims) when firmwareHoles is on;
- *   - [4G - pciHole, 4G), the PCI MMIO window, when pciHole > 0.
+ *     plus the page holding the 0x9fc00 EBDA, which memblock trims) when firmwareHoles is on —
+ *     lost from the first node's memory, as on real machines;
+ *   - [4G - pciHole, 4G), the PCI MMIO window, when pciHole > 0 — the RAM behind it is
+ *     remapped above 4 GiB, so it moves up instead.
  * What remains is memblock.memory: one region per node per contiguous run of RAM, as the
  * "Early memory node ranges" boot lines print it. A node spans from its first RAM pfn to one
  * past its last (node_start_pfn, node_spanned_pages), holes included.
@@ -318,29 +320,31 @@ function applyOverrides(spec: ParsedSpec, overrides: MachineOverrides): void {
 
 // ------------------------------------------------------------------ layout
 
-/** Sorted, merged holes: the pfn ranges that are never RAM. */
-function holesOf(spec: ParsedSpec): PfnRange[] {
-  const holes: PfnRange[] = spec.firmwareHoles ? [...FIRMWARE_HOLES] : [];
-  if (spec.pciHolePages > 0) {
-    holes.push({ startPfn: MAX_DMA32_PFN - spec.pciHolePages, endPfn: MAX_DMA32_PFN });
-  }
-  holes.sort((a, b) => a.startPfn - b.startPfn);
-  const merged: PfnRange[] = [];
-  for (const h of holes) {
-    const last = merged[merged.length - 1];
-    if (last && h.startPfn <= last.endPfn) {
-      merged[merged.length - 1] = {
-        startPfn: last.startPfn,
-        endPfn: Math.max(last.endPfn, h.endPfn),
-      };
-    } else {
-      merged.push(h);
-    }
-  }
-  return merged;
+/** A range that is never RAM; `eatsRam` when it comes out of the node's own memory. */
+interface Hole extends PfnRange {
+  eatsRam: boolean;
 }
 
-/** Place every node's RAM, in node order from pfn 0, around the holes. */
+/**
+ * The pfn ranges that are never RAM, sorted. Firmware areas lie inside the first DIMM and
+ * simply are not usable RAM (the 24 GiB reference machine shows 6291358 pages: 24 GiB less
+ * page 0 and the 97 pages of 0x9f000-0xfffff). The PCI hole is different: the memory
+ * controller remaps the RAM behind it above 4 GiB, so that RAM moves up instead.
+ */
+function holesOf(spec: ParsedSpec): Hole[] {
+  const holes: Hole[] = spec.firmwareHoles ? FIRMWARE_HOLES.map((h) => ({ ...h, eatsRam: true })) : [];
+  if (spec.pciHolePages > 0) {
+    holes.push({ startPfn: MAX_DMA32_PFN - spec.pciHolePages, endPfn: MAX_DMA32_PFN, eatsRam: false });
+  }
+  return holes.sort((a, b) => a.startPfn - b.startPfn);
+}
+
+/**
+ * Place every node's RAM, in node order from pfn 0. A node's `memory` is the size of its
+ * DIMMs: firmware holes inside it are lost, the PCI hole pushes the rest above 4 GiB. So
+ * nodes of round sizes start at round addresses (node 1 of `server` at 16 GiB), as on real
+ * machines.
+ */
 function layoutNodes(spec: ParsedSpec): PfnRange[][] {
   const holes = holesOf(spec);
   let cursor = 0;
@@ -348,10 +352,15 @@ function layoutNodes(spec: ParsedSpec): PfnRange[][] {
     const ranges: PfnRange[] = [];
     let need = node.memoryPages;
     while (need > 0) {
+      const inside = holes.find((h) => cursor >= h.startPfn && cursor < h.endPfn);
+      if (inside) {
+        if (inside.eatsRam) need -= Math.min(need, inside.endPfn - cursor);
+        cursor = inside.endPfn;
+        continue;
+      }
       let next = Number.POSITIVE_INFINITY;
       for (const h of holes) {
-        if (cursor >= h.startPfn && cursor < h.endPfn) cursor = h.endPfn;
-        else if (h.startPfn > cursor) {
+        if (h.startPfn > cursor) {
           next = h.startPfn;
           break;
         }

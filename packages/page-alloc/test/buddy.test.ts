@@ -28,7 +28,7 @@ import { createBuddyAllocator, createPageAllocatorEnv, zoneBatchsize } from '../
  */
 const LIVE: MachineSpec = {
   name: 'live-6.18',
-  nodes: [{ memory: 6291358 * PAGE_SIZE, cpus: 2 }],
+  nodes: [{ memory: '24G', cpus: 2 }],
   pciHole: '1G',
   reserved: [
     { start: 0x1000, size: 158 * PAGE_SIZE, name: 'first 1M' },
@@ -89,12 +89,12 @@ describe('zone_batchsize()', () => {
   it('rounds to 2^n - 1 and caps at 1 MiB worth of pages', () => {
     expect(zoneBatchsize(3840)).toBe(0); // max(1, …) is applied by the caller, as Linux
     expect(zoneBatchsize(772917)).toBe(63);
-    expect(zoneBatchsize(12386)).toBe(3);
+    expect(zoneBatchsize(12288)).toBe(3);
     expect(zoneBatchsize(100_000_000)).toBe(63);
   });
 });
 
-/** tiny: 64 MiB, one CPU. DMA is pfn 1..4095 (holes at 0 and 0x9f..0xff), DMA32 4096..16481. */
+/** tiny: 64 MiB, one CPU. DMA is pfn 1..4095 (holes at 0 and 0x9f..0xff), DMA32 4096..16383. */
 function tiny(options: { pcp?: boolean } = {}) {
   const env = createPageAllocatorEnv('tiny');
   return { env, buddy: createBuddyAllocator(env, options) };
@@ -106,9 +106,9 @@ describe('boot hands memory over as memblock does', () => {
     // DMA: 1, 2-3, 4-7, … 64-127, then 128-143, 144-151, 152-155, 156-157, 158; 256-511,
     // 512-1023, and three order-10 blocks.
     expect(buddy.zoneSnapshot(0, ZONE_DMA).nrFree).toEqual([2, 2, 2, 2, 2, 1, 1, 0, 1, 1, 3]);
-    // DMA32: 4096..15359 in twelve order-10 blocks, then 16384 (o6), 16448 (o5), 16480 (o1).
-    expect(buddy.zoneSnapshot(0, ZONE_DMA32).nrFree).toEqual([0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 12]);
-    expect(buddy.nrFreePages()).toBe(16384);
+    // DMA32: 4096..16383 in twelve order-10 blocks.
+    expect(buddy.zoneSnapshot(0, ZONE_DMA32).nrFree).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12]);
+    expect(buddy.nrFreePages()).toBe(3998 + 12288);
   });
 });
 
@@ -123,7 +123,7 @@ describe('allocation splits the smallest fitting block (expand())', () => {
     expect(env.memMap.migratetype(4096 + 512)).toBe(MIGRATE_UNMOVABLE);
     expect(env.memMap.migratetype(4096 + 1024)).toBe(MIGRATE_MOVABLE);
     const z = buddy.zoneSnapshot(0, ZONE_DMA32);
-    expect(z.nrFree).toEqual([1, 2, 1, 1, 1, 2, 2, 1, 1, 1, 11]);
+    expect(z.nrFree).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 11]);
     expect(z.nrFreeByType[MIGRATE_UNMOVABLE]).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0]);
     // The halves: 4097 (o0), 4098 (o1), 4100 (o2) … 4608 (o9).
     for (let o = 0; o < 10; o++) {
@@ -179,15 +179,15 @@ describe('free merges with the buddy at pfn ^ (1 << order) (__free_one_page())',
 describe('per-CPU page lists', () => {
   it('fills an empty list with a batch (nr_pcp_alloc) and serves the next request from it', () => {
     const { buddy } = tiny();
-    expect(buddy.pageset(0, ZONE_DMA32, 0)).toMatchObject({ count: 0, batch: 3, high: 0, highMin: 755, highMax: 1548 });
+    expect(buddy.pageset(0, ZONE_DMA32, 0)).toMatchObject({ count: 0, batch: 3, high: 0, highMin: 748, highMax: 1536 });
     const a = buddy.allocPages(GFP_KERNEL, 0);
     // batch 3 << alloc_factor 0 = 3 blocks pulled in physical order; one handed out.
     expect(a).toBe(4096);
-    expect(buddy.pageset(0, ZONE_DMA32, 0)).toMatchObject({ count: 2, high: 758 });
-    expect(buddy.zoneSnapshot(0, ZONE_DMA32).free).toBe(12386 - 3);
+    expect(buddy.pageset(0, ZONE_DMA32, 0)).toMatchObject({ count: 2, high: 751 });
+    expect(buddy.zoneSnapshot(0, ZONE_DMA32).free).toBe(12288 - 3);
     expect(buddy.allocPages(GFP_KERNEL, 0)).toBe(4097);
     expect(buddy.pageset(0, ZONE_DMA32, 0).count).toBe(1);
-    expect(buddy.nrFreePages(0, ZONE_DMA32)).toBe(12386 - 2);
+    expect(buddy.nrFreePages(0, ZONE_DMA32)).toBe(12288 - 2);
   });
 
   it('frees to the list and drains it back into the zone', () => {
@@ -195,10 +195,10 @@ describe('per-CPU page lists', () => {
     const a = buddy.allocPages(GFP_KERNEL, 0);
     buddy.freePages(a, 0);
     expect(buddy.pageset(0, ZONE_DMA32, 0).count).toBe(3);
-    expect(buddy.zoneSnapshot(0, ZONE_DMA32).free).toBe(12386 - 3);
+    expect(buddy.zoneSnapshot(0, ZONE_DMA32).free).toBe(12288 - 3);
     buddy.drain();
     expect(buddy.pageset(0, ZONE_DMA32, 0).count).toBe(0);
-    expect(buddy.zoneSnapshot(0, ZONE_DMA32).free).toBe(12386);
+    expect(buddy.zoneSnapshot(0, ZONE_DMA32).free).toBe(12288);
     expect(buddy.verify()).toEqual([]);
   });
 
@@ -217,7 +217,9 @@ describe('watermarks and reserves', () => {
   it('GFP_KERNEL stops at min; GFP_ATOMIC may take the zone down to 37.5% of min', () => {
     const { env, buddy } = tiny({ pcp: false });
     const z0 = buddy.zoneSnapshot(0, ZONE_DMA32);
-    expect(z0.min).toBe(604);
+    // min_free_kbytes: THP asks for 11264 pages but is capped at 5% of lowmem: 795 pages.
+    expect(buddy.minFreeKbytes).toBe(3180);
+    expect(z0.min).toBe(599);
     const fromDma32 = (gfp: number): number => {
       let n = 0;
       for (;;) {
@@ -228,17 +230,17 @@ describe('watermarks and reserves', () => {
     };
     // The fast path stops each zone at low and moves on to DMA; the slow path then takes
     // DMA32 on while free > min + lowmem_reserve (0 for the highest zone).
-    expect(fromDma32(GFP_KERNEL)).toBe(12386 - 604);
-    expect(buddy.zoneSnapshot(0, ZONE_DMA32).free).toBe(604);
-    // min − min/2 = 302, then − 302/4 = 227: ALLOC_MIN_RESERVE | ALLOC_NON_BLOCK.
-    expect(fromDma32(GFP_ATOMIC)).toBe(604 - 227);
-    expect(buddy.zoneSnapshot(0, ZONE_DMA32).free).toBe(227);
+    expect(fromDma32(GFP_KERNEL)).toBe(12288 - 599);
+    expect(buddy.zoneSnapshot(0, ZONE_DMA32).free).toBe(599);
+    // min − min/2 = 300, then − 300/4 = 225: ALLOC_MIN_RESERVE | ALLOC_NON_BLOCK.
+    expect(fromDma32(GFP_ATOMIC)).toBe(599 - 225);
+    expect(buddy.zoneSnapshot(0, ZONE_DMA32).free).toBe(225);
   });
 
   it('lowmem_reserve keeps DMA from requests that could have used DMA32', () => {
     const { env, buddy } = tiny({ pcp: false });
     const dma = buddy.zoneSnapshot(0, ZONE_DMA);
-    expect(dma.lowmemReserve[ZONE_DMA32]).toBe(48); // 12386 / 256
+    expect(dma.lowmemReserve[ZONE_DMA32]).toBe(48); // 12288 / 256
     while (buddy.allocPages(GFP_KERNEL | __GFP_NOWARN, 0) >= 0) {}
     // GFP_KERNEL (highest zone Normal → index 2 row) left min + reserve[2] in DMA.
     expect(buddy.zoneSnapshot(0, ZONE_DMA).free).toBe(dma.min + dma.lowmemReserve[ZONE_NORMAL]!);
@@ -270,7 +272,7 @@ describe('allocation failure: warn_alloc()', () => {
     expect(lines).toContain(
       'Node 0 DMA: 2*4kB (M) 2*8kB (M) 2*16kB (M) 2*32kB (M) 2*64kB (M) 1*128kB (M) 1*256kB (M) 0*512kB 1*1024kB (M) 1*2048kB (M) 0*4096kB = 3704kB',
     );
-    expect(lines).toContain('16384 pages RAM');
+    expect(lines).toContain('16286 pages RAM');
     expect(buddy.stats.allocFail).toBe(1);
   });
 
