@@ -199,11 +199,19 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   private readonly cpuNode: Int32Array;
   private readonly mem: PageAllocatorEnv['memory'];
   private readonly mm: PageAllocatorEnv['memMap'];
+  private readonly ctx: PageAllocatorEnv['ctx'];
+  private readonly numaStat: PageAllocatorEnv['numaStat'];
+  private readonly nrNodes: number;
+  private readonly pcpOn: boolean;
+  private readonly mobility: boolean;
 
   constructor(env: PageAllocatorEnv, options: BuddyOptions = {}) {
     this.env = env;
     this.mem = env.memory;
     this.mm = env.memMap;
+    this.ctx = env.ctx;
+    this.numaStat = env.numaStat;
+    this.nrNodes = env.machine.nrNodes;
     const { machine } = env;
     this.options = {
       minFreeKbytes: options.minFreeKbytes ?? -1,
@@ -215,6 +223,8 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       mobilityGrouping: options.mobilityGrouping ?? true,
     };
     validateOptions(this.options);
+    this.pcpOn = this.options.pcp;
+    this.mobility = this.options.mobilityGrouping;
     this.nrSlots = machine.nrNodes * MAX_NR_ZONES;
     this.nrCpus = machine.nrCpus;
     this.nrPcpLists = NR_LOWORDER_PCP_LISTS + (this.options.thp ? 2 : 0);
@@ -757,7 +767,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   /** rmqueue_pcplist(): pop from this CPU's list, refilling it in a batch when empty. */
   private rmqueuePcplist(slot: number, order: number, mt: number, allocFlags: number): Pfn {
     const mm = this.mm;
-    const p = this.env.ctx.cpu * this.nrSlots + slot;
+    const p = this.ctx.cpu * this.nrSlots + slot;
     this.pcpFreeCount[p]! >>= 1;
     const li = p * this.nrPcpLists + this.orderToPindex(mt, order);
     let pfn = this.pcpHead[li]!;
@@ -850,7 +860,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   /** free_unref_page_commit(): onto this CPU's list; drain a batch past `high`. */
   private freeUnrefPageCommit(pfn: Pfn, slot: number, mt: number, order: number): void {
     const mm = this.mm;
-    const p = this.env.ctx.cpu * this.nrSlots + slot;
+    const p = this.ctx.cpu * this.nrSlots + slot;
     this.pcpAllocFactor[p]! >>= 1;
     const pindex = this.orderToPindex(mt, order);
     const li = p * this.nrPcpLists + pindex;
@@ -930,6 +940,19 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
 
   // ---------------------------------------------------------------- allocation
 
+  /**
+   * The watermark step of get_page_from_freelist() for one zone: above high (remembering
+   * ZONE_BELOW_HIGH when not, which tunes the pcp), else above the mark alloc_flags names.
+   */
+  private zoneWatermarkPasses(slot: number, order: number, highestZone: number, allocFlags: number): boolean {
+    if (!this.belowHigh[slot]) {
+      if (this.watermarkFast(slot, order, this.wmarkPages(slot, WMARK_HIGH), highestZone, allocFlags)) return true;
+      this.belowHigh[slot] = 1;
+    }
+    if (this.watermarkFast(slot, order, this.wmarkPages(slot, allocFlags & ALLOC_WMARK_MASK), highestZone, allocFlags)) return true;
+    return (allocFlags & ALLOC_NO_WATERMARKS) !== 0;
+  }
+
   /** get_page_from_freelist(): walk the zonelist, check the watermark, take a block. */
   private getPageFromFreelist(
     gfp: Gfp,
@@ -946,7 +969,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       let retry = false;
       for (let i = 0; i < zonelist.length; i++) {
         const slot = zonelist[i]!;
-        if (noFallback && this.env.machine.nrNodes > 1 && slot !== preferred) {
+        if (noFallback && this.nrNodes > 1 && slot !== preferred) {
           // Moving to a remote node: locality beats fragmentation avoidance.
           if (Math.floor(slot / MAX_NR_ZONES) !== preferredNid) {
             allocFlags &= ~ALLOC_NOFRAGMENT;
@@ -954,25 +977,15 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
             break;
           }
         }
-        let ok = false;
-        if (!this.belowHigh[slot]) {
-          if (this.watermarkFast(slot, order, this.wmarkPages(slot, WMARK_HIGH), highestZone, allocFlags)) ok = true;
-          else this.belowHigh[slot] = 1;
-        }
-        if (!ok) {
-          const which = allocFlags & ALLOC_WMARK_MASK;
-          if (!this.watermarkFast(slot, order, this.wmarkPages(slot, which), highestZone, allocFlags)) {
-            if (!(allocFlags & ALLOC_NO_WATERMARKS)) continue;
-          }
-        }
+        if (!this.zoneWatermarkPasses(slot, order, highestZone, allocFlags)) continue;
         let pfn: Pfn = NO_PAGE;
-        if (this.pcpAllowedOrder(order) && this.options.pcp) {
+        if (this.pcpOn && this.pcpAllowedOrder(order)) {
           pfn = this.rmqueuePcplist(slot, order, mt, allocFlags);
         }
         if (pfn < 0) pfn = this.rmqueueBuddy(slot, order, allocFlags, mt);
         if (pfn >= 0) {
           this.stats.pgalloc[slot]! += 1 << order;
-          this.env.numaStat.zoneStatistics(preferred, slot, this.cpuNode[this.env.ctx.cpu]!, 1);
+          this.numaStat.zoneStatistics(preferred, slot, this.cpuNode[this.ctx.cpu]!, 1);
           this.prepNewPage(pfn, order, gfp);
           if (allocFlags & ALLOC_HIGHATOMIC) this.reserveHighatomicPageblock(pfn, order, slot);
           return pfn;
@@ -1071,14 +1084,14 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       this.stats.allocFail++;
       return NO_PAGE;
     }
-    if (gfp & __GFP_DIRECT_RECLAIM) this.env.ctx.mightSleep();
-    const ctx = this.env.ctx;
-    if (nid < 0) nid = this.cpuNode[ctx.cpu]!;
-    else if (nid >= this.env.machine.nrNodes || (nid | 0) !== nid) {
-      throw new RangeError(`alloc_pages_node: node ${nid} does not exist (nodes 0..${this.env.machine.nrNodes - 1})`);
+    if (gfp & __GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
+    const cpu = this.ctx.cpu;
+    if (nid < 0) nid = this.cpuNode[cpu]!;
+    else if (nid >= this.nrNodes || (nid | 0) !== nid) {
+      throw new RangeError(`alloc_pages_node: node ${nid} does not exist (nodes 0..${this.nrNodes - 1})`);
     }
     const highestZone = gfpZone(gfp);
-    const mt = this.options.mobilityGrouping ? gfpMigratetype(gfp) : MIGRATE_UNMOVABLE;
+    const mt = this.mobility ? gfpMigratetype(gfp) : MIGRATE_UNMOVABLE;
     const zl =
       gfp & __GFP_THISNODE
         ? this.zonelistThisNode[nid * MAX_NR_ZONES + highestZone]!
@@ -1089,7 +1102,26 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     const pz = zl[0]!;
     if (pz % MAX_NR_ZONES === ZONE_NORMAL) {
       const dma32 = pz - ZONE_NORMAL + ZONE_DMA32;
-      if (this.env.machine.nrNodes === 1 || this.populated[dma32]) allocFlags |= ALLOC_NOFRAGMENT;
+      if (this.nrNodes === 1 || this.populated[dma32]) allocFlags |= ALLOC_NOFRAGMENT;
+    }
+    if (order <= PAGE_ALLOC_COSTLY_ORDER && this.pcpOn) {
+      // The common case of get_page_from_freelist(), step for step: the preferred zone
+      // passes its watermark and this CPU's list has a block (rmqueue_pcplist()).
+      const p = cpu * this.nrSlots + pz;
+      const li = p * this.nrPcpLists + MIGRATE_PCPTYPES * order + mt;
+      const head = this.pcpHead[li]!;
+      if (head >= 0 && this.zoneWatermarkPasses(pz, order, highestZone, allocFlags)) {
+        this.pcpFreeCount[p]! >>= 1;
+        const next = this.mm.lruNext[head]!;
+        this.pcpHead[li] = next;
+        if (next >= 0) this.mm.lruPrev[next] = -1;
+        else this.pcpTail[li] = -1;
+        this.pcpCount[p]! -= 1 << order;
+        this.stats.pgalloc[pz]! += 1 << order;
+        this.numaStat.zoneStatistics(pz, pz, this.cpuNode[cpu]!, 1);
+        this.prepNewPage(head, order, gfp);
+        return head;
+      }
     }
     const pfn = this.getPageFromFreelist(gfp, order, allocFlags, zl, highestZone, mt);
     if (pfn >= 0) return pfn;
@@ -1216,7 +1248,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     const slot = mm.node[pfn]! * MAX_NR_ZONES + mm.zone[pfn]!;
     this.stats.pgfree += 1 << order;
     let mt = mm.migratetype(pfn);
-    if (this.options.pcp && this.pcpAllowedOrder(order) && this.pcpHighMax[this.env.ctx.cpu * this.nrSlots + slot]! > 0) {
+    if (this.pcpOn && this.pcpAllowedOrder(order) && this.pcpHighMax[this.ctx.cpu * this.nrSlots + slot]! > 0) {
       if (mt >= MIGRATE_PCPTYPES) {
         if (mt === MIGRATE_ISOLATE) {
           this.freeOnePage(pfn, slot, order, mt, false);
