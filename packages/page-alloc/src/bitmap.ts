@@ -20,7 +20,9 @@
  *   PG_head for __GFP_COMP, __GFP_ZERO), boot through memmap_init() and the memblock free
  *   ranges, numa_hit/numa_miss accounting (zone_statistics()), and the same reports for
  *   misuse: warn_alloc() on failure, WARN for order > MAX_PAGE_ORDER, bad_page() for a
- *   reserved page, VM_BUG_ON_PAGE() for a double free or a wrong order.
+ *   reserved page, VM_BUG_ON_PAGE() for a double free or a wrong order, the BUG of
+ *   gfp_zone() for two zone modifiers at once; a node that is neither NUMA_NO_NODE (-1)
+ *   nor an existing node is a RangeError.
  *
  * What it does not have, on purpose: watermarks and lowmem_reserve (a zone can be emptied to
  * the last frame), per-CPU lists (drain() does nothing), migrate types (every free block
@@ -40,8 +42,10 @@ import {
   __GFP_THISNODE,
   __GFP_ZERO,
   assertGfp,
+  GFP_ZONE_BUG_LOCATION,
   type Gfp,
   gfpZone,
+  isGfpZoneBad,
   MAX_NR_ZONES,
   MAX_ORDER_NR_PAGES,
   MAX_PAGE_ORDER,
@@ -52,14 +56,19 @@ import {
   NUMA_NO_NODE,
   PAGE_SIZE,
   PAGEBLOCK_NR_PAGES,
+  type Pfn,
   PG_head,
   PG_reserved,
-  type Pfn,
   PGTY_NONE,
   ZONE_NAMES,
   type ZoneType,
 } from '@mmsim/core';
-import type { CheckablePageAllocator, PageAllocatorEnv, ZoneReporting, ZoneSnapshot } from './api.js';
+import type {
+  CheckablePageAllocator,
+  PageAllocatorEnv,
+  ZoneReporting,
+  ZoneSnapshot,
+} from './api.js';
 import { freeRanges, memmapInit } from './env.js';
 import { AllocReports } from './report.js';
 
@@ -133,7 +142,8 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
       this.populated[slot] = z.presentPages > 0 ? 1 : 0;
       if (z.spannedPages === 0) continue;
       const base = z.startPfn - (z.startPfn % MAX_ORDER_NR_PAGES);
-      const end = Math.ceil((z.startPfn + z.spannedPages) / MAX_ORDER_NR_PAGES) * MAX_ORDER_NR_PAGES;
+      const end =
+        Math.ceil((z.startPfn + z.spannedPages) / MAX_ORDER_NR_PAGES) * MAX_ORDER_NR_PAGES;
       this.basePfn[slot] = base;
       this.wordOffset[slot] = words;
       this.nrWords[slot] = (end - base) / 32;
@@ -271,17 +281,23 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
     if (gfp >>> 0 !== gfp || gfp > __GFP_BITS_MASK) assertGfp(gfp);
     if (order > MAX_PAGE_ORDER) {
       // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
-      if (!(gfp & __GFP_NOWARN)) this.reports.warnOnce('order', 'mm/page_alloc.c:4832 __alloc_pages_noprof');
+      if (!(gfp & __GFP_NOWARN))
+        this.reports.warnOnce('order', 'mm/page_alloc.c:4832 __alloc_pages_noprof');
       return NO_PAGE;
     }
     const ctx = this.env.ctx;
-    if (gfp & __GFP_DIRECT_RECLAIM) ctx.mightSleep();
     const { machine } = this.env;
-    if (nid < 0) nid = this.cpuNode[ctx.cpu]!;
-    else if (nid >= machine.nrNodes || (nid | 0) !== nid) {
-      throw new RangeError(`alloc_pages_node: node ${nid} does not exist (nodes 0..${machine.nrNodes - 1})`);
+    if (nid === NUMA_NO_NODE) nid = this.cpuNode[ctx.cpu]!;
+    else if (!(nid >= 0 && nid < machine.nrNodes && (nid | 0) === nid)) {
+      throw new RangeError(
+        `alloc_pages_node: node ${nid} does not exist (nodes 0..${machine.nrNodes - 1}, or -1)`,
+      );
     }
+    // prepare_alloc_pages(): gfp_zone()'s VM_BUG_ON for two zone modifiers at once.
+    if (isGfpZoneBad(gfp))
+      throw ctx.bug(GFP_ZONE_BUG_LOCATION, ['__alloc_pages_noprof', 'alloc_pages_mpol_noprof']);
     const highestZone = gfpZone(gfp);
+    if (gfp & __GFP_DIRECT_RECLAIM) ctx.mightSleep();
     const zl =
       gfp & __GFP_THISNODE
         ? this.zonelistThisNode[nid * MAX_NR_ZONES + highestZone]!
@@ -441,7 +457,9 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
     for (let o = 0; o < NR_PAGE_ORDERS; o++) nrFree.push(this.nrFreeBlocks(nid, zoneType, o));
     const nrFreeByType: number[][] = [];
     for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
-      nrFreeByType.push(mt === MIGRATE_MOVABLE ? [...nrFree] : new Array<number>(NR_PAGE_ORDERS).fill(0));
+      nrFreeByType.push(
+        mt === MIGRATE_MOVABLE ? [...nrFree] : new Array<number>(NR_PAGE_ORDERS).fill(0),
+      );
     }
     const pageblocksByType = new Array<number>(MIGRATE_TYPES).fill(0);
     const start = this.zoneStart[slot]!;
@@ -501,7 +519,12 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
       const nw = this.nrWords[slot]!;
       if (nw === 0) {
         if (this.nrFree[slot] !== 0 || this.managed[slot] !== 0) {
-          if (add(`slot ${slot} spans no frames but counts ${this.nrFree[slot]} free, ${this.managed[slot]} managed`)) return problems;
+          if (
+            add(
+              `slot ${slot} spans no frames but counts ${this.nrFree[slot]} free, ${this.managed[slot]} managed`,
+            )
+          )
+            return problems;
         }
         continue;
       }
@@ -510,11 +533,16 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
       const start = this.zoneStart[slot]!;
       const end = this.zoneEnd[slot]!;
       for (let w = 0; w < this.hint[slot]!; w++) {
-        if (this.bits[off + w] !== FULL && add(`slot ${slot}: word ${w} below the hint ${this.hint[slot]} has a free bit`)) return problems;
+        if (
+          this.bits[off + w] !== FULL &&
+          add(`slot ${slot}: word ${w} below the hint ${this.hint[slot]} has a free bit`)
+        )
+          return problems;
       }
       for (let pfn = base; pfn < base + nw * 32; pfn++) {
         if ((pfn < start || pfn >= end) && !this.testBit(slot, pfn)) {
-          if (add(`slot ${slot}: pfn ${pfn} outside the zone [${start}, ${end}) is marked free`)) return problems;
+          if (add(`slot ${slot}: pfn ${pfn} outside the zone [${start}, ${end}) is marked free`))
+            return problems;
         }
       }
       let free = 0;
@@ -526,9 +554,15 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
         const reserved = (mm.flags[pfn]! & (1 << PG_reserved)) !== 0;
         if (pfn < tailEnd) {
           // A tail frame of the allocated block at `head`.
-          if (!used && add(`pfn ${pfn} in the block allocated at ${head} is marked free`)) return problems;
-          if (reserved && add(`pfn ${pfn} in the block allocated at ${head} is reserved`)) return problems;
-          if (mm.refcount[pfn] !== 0 && add(`tail pfn ${pfn} of the block at ${head} has refcount ${mm.refcount[pfn]}`)) return problems;
+          if (!used && add(`pfn ${pfn} in the block allocated at ${head} is marked free`))
+            return problems;
+          if (reserved && add(`pfn ${pfn} in the block allocated at ${head} is reserved`))
+            return problems;
+          if (
+            mm.refcount[pfn] !== 0 &&
+            add(`tail pfn ${pfn} of the block at ${head} has refcount ${mm.refcount[pfn]}`)
+          )
+            return problems;
           allocated++;
           continue;
         }
@@ -537,21 +571,29 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
           continue;
         }
         if (mm.node[pfn]! * MAX_NR_ZONES + mm.zone[pfn]! !== slot) {
-          if (add(`pfn ${pfn} of slot ${slot} has node ${mm.node[pfn]} zone ${mm.zone[pfn]}`)) return problems;
+          if (add(`pfn ${pfn} of slot ${slot} has node ${mm.node[pfn]} zone ${mm.zone[pfn]}`))
+            return problems;
         }
         if (!used) {
           free++;
-          if (mm.refcount[pfn] !== 0 && add(`free pfn ${pfn} has refcount ${mm.refcount[pfn]}`)) return problems;
-          if (mm.pageType[pfn] !== PGTY_NONE && add(`free pfn ${pfn} has page type ${mm.pageType[pfn]}`)) return problems;
+          if (mm.refcount[pfn] !== 0 && add(`free pfn ${pfn} has refcount ${mm.refcount[pfn]}`))
+            return problems;
+          if (
+            mm.pageType[pfn] !== PGTY_NONE &&
+            add(`free pfn ${pfn} has page type ${mm.pageType[pfn]}`)
+          )
+            return problems;
           continue;
         }
         if (mm.refcount[pfn]! <= 0) {
-          if (add(`pfn ${pfn} is in use in the bitmap but neither reserved nor allocated (lost)`)) return problems;
+          if (add(`pfn ${pfn} is in use in the bitmap but neither reserved nor allocated (lost)`))
+            return problems;
           continue;
         }
         const order = mm.order[pfn]!;
         if (order > MAX_PAGE_ORDER || pfn % (1 << order) !== 0 || pfn + (1 << order) > end) {
-          if (add(`allocated block ${pfn} has a bad order ${order} for its place in the zone`)) return problems;
+          if (add(`allocated block ${pfn} has a bad order ${order} for its place in the zone`))
+            return problems;
           allocated++;
           continue;
         }
@@ -560,10 +602,18 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
         allocated++;
       }
       if (free !== this.nrFree[slot]) {
-        if (add(`slot ${slot}: nrFree is ${this.nrFree[slot]} but the bitmap has ${free} free frames`)) return problems;
+        if (
+          add(`slot ${slot}: nrFree is ${this.nrFree[slot]} but the bitmap has ${free} free frames`)
+        )
+          return problems;
       }
       if (free + allocated !== this.managed[slot]) {
-        if (add(`slot ${slot}: managed is ${this.managed[slot]} but ${free} free + ${allocated} allocated frames`)) return problems;
+        if (
+          add(
+            `slot ${slot}: managed is ${this.managed[slot]} but ${free} free + ${allocated} allocated frames`,
+          )
+        )
+          return problems;
       }
     }
     return problems;
