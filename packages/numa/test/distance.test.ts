@@ -200,7 +200,7 @@ describe('sysfs and numactl text', () => {
   });
 
   it('prints numactl --hardware like the live machine', () => {
-    const live = createMachine({ nodes: [{ memory: 6291358 * 4096, cpus: 2 }], pciHole: '1G' });
+    const live = createMachine({ nodes: [{ memory: '24G', cpus: 2 }], pciHole: '1G' });
     expect(
       formatNumactlHardware(live, {
         sizeBytes: [5073108 * 1024],
@@ -255,13 +255,14 @@ describe('accessCostNs', () => {
 
   it('scales the local latency by distance / 10', () => {
     expect(accessCostNs(m, 0, { pfn: 0x1000 })).toBe(80);
-    expect(accessCostNs(m, 0, { pfn: 0x400062 })).toBe(168);
+    expect(accessCostNs(m, 0, { pfn: 0x3fffff })).toBe(80);
+    expect(accessCostNs(m, 0, { pfn: 0x400000 })).toBe(168); // node 1 starts at 16 GiB
     expect(accessCostNs(m, 8, { nid: 0 }, { localNs: 100 })).toBe(210);
   });
 
   it('rejects a pfn on no node and a bad latency', () => {
-    expect(() => accessCostNs(m, 0, { pfn: 0x800062 })).toThrow(
-      'pfn 8388706 (0x800062) is on no node',
+    expect(() => accessCostNs(m, 0, { pfn: 0x800000 })).toThrow(
+      'pfn 8388608 (0x800000) is on no node',
     );
     expect(() => accessCostNs(m, 0, { nid: 0 }, { localNs: -1 })).toThrow(RangeError);
     expect(() => accessCostNs(m, 16, { nid: 0 })).toThrow('cpu 16 does not exist');

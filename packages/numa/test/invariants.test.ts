@@ -27,16 +27,51 @@ const specs = fc
     }),
   );
 
+/** Pages of [start, end) inside [holeStart, holeEnd). */
+const overlap = (start: number, end: number, holeStart: number, holeEnd: number): number =>
+  Math.max(0, Math.min(end, holeEnd) - Math.max(start, holeStart));
+
 describe('layout invariants', () => {
-  it('gives every node exactly its RAM and partitions each node span into zones', () => {
+  it('spans every node over its memory outside the PCI hole, gives it that less the firmware holes as RAM, and partitions the span into zones', () => {
     fc.assert(
       fc.property(specs, (spec) => {
         const m = createMachine(spec);
+        const pciPages = (spec.pciHole as number) / PAGE;
+        const pciStart = 0x100000 - pciPages; // [4 GiB - pciHole, 4 GiB)
+        const firmware = spec.firmwareHoles
+          ? [
+              [0, 1],
+              [0x9f, 0x100],
+            ]
+          : [];
         let total = 0;
+        let from = 0; // where this node's memory begins: 0, then where the previous one ended
+        let memorySoFar = 0;
         for (const node of m.nodes) {
+          const memoryPages = node.memoryBytes / PAGE;
+          expect(memoryPages).toBe((spec.nodes[node.nid]!.memory as number) / PAGE);
+          // Nodes follow each other: node n ends where the memory of nodes 0..n ends, plus the
+          // PCI hole once that lies behind it.
+          memorySoFar += memoryPages;
+          const end = memorySoFar <= pciStart ? memorySoFar : memorySoFar + pciPages;
+          expect(node.endPfn).toBe(end);
+          // It spans exactly its memory of address space outside the PCI hole...
+          const pciInside = pciPages ? overlap(from, end, pciStart, 0x100000) : 0;
+          expect(end - from - pciInside).toBe(memoryPages);
+          // ...and its RAM is that less the firmware holes it contains.
+          const firmwareInside = firmware.reduce((s, [a, b]) => s + overlap(from, end, a!, b!), 0);
+          const ram = node.ranges.reduce((s, r) => s + r.endPfn - r.startPfn, 0);
+          expect(ram).toBe(memoryPages - firmwareInside);
+          // The span starts at the first RAM pfn: only holes lie between `from` and it.
+          const skipped =
+            firmware.reduce((s, [a, b]) => s + overlap(from, node.startPfn, a!, b!), 0) +
+            (pciPages ? overlap(from, node.startPfn, pciStart, 0x100000) : 0);
+          expect(node.startPfn - from).toBe(skipped);
+          expect(node.startPfn).toBe(node.ranges[0]!.startPfn);
+
           const zones = m.zones.filter((z) => z.nid === node.nid && z.spannedPages > 0);
           const present = zones.reduce((s, z) => s + z.presentPages, 0);
-          expect(present * PAGE).toBe(node.memoryBytes);
+          expect(present).toBe(ram);
           const spanned = zones.reduce((s, z) => s + z.spannedPages, 0);
           expect(spanned).toBe(node.endPfn - node.startPfn);
           for (const z of zones) {
@@ -47,8 +82,10 @@ describe('layout invariants', () => {
             }
           }
           total += present;
+          from = end;
         }
         expect(total).toBe(m.totalPages);
+        expect(m.maxPfn).toBe(from);
         expect(m.describe().length).toBeGreaterThan(8);
       }),
       { numRuns: 200 },
