@@ -71,7 +71,7 @@ export interface MachineOverrides {
    * them gets the remainder).
    */
   cpus?: number;
-  /** Total RAM, split evenly over the nodes and rounded down to 4 MiB per node. */
+  /** Total memory (DIMM size), split evenly over the nodes and rounded down to 4 MiB per node. */
   memory?: Size;
   /** A different name for reports. */
   name?: string;
@@ -88,7 +88,7 @@ export interface NodeInfo {
   readonly nid: number;
   /** Global CPU ids on this node; ids are contiguous by node (node 0 has 0..k-1). */
   readonly cpus: readonly number[];
-  /** Bytes of RAM on the node (what the spec asked for). */
+  /** Bytes of memory the node spans: its DIMMs, what the spec asked for (RAM is this less firmware holes). */
   readonly memoryBytes: number;
   /** node_start_pfn: the node's first RAM pfn. */
   readonly startPfn: Pfn;
@@ -179,7 +179,7 @@ export type AccessTarget = { readonly pfn: Pfn } | { readonly nid: number };
 
 /** Memory sizes numactl --hardware prints per node (node meminfo MemTotal and MemFree). */
 export interface NumactlMemory {
-  /** Bytes of MemTotal per node. @defaultValue the node's RAM */
+  /** Bytes of MemTotal per node. @defaultValue the node's memory size (memoryBytes) */
   sizeBytes?: readonly number[];
   /** Bytes of MemFree per node. @defaultValue unknown: numactl prints `<not available>` */
   freeBytes?: readonly number[];

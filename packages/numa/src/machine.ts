@@ -466,7 +466,7 @@ class BootedMachine implements Machine {
           `${MAX_PHYSMEM_BITS}-bit physical address space (MAX_PHYSMEM_BITS)`,
       );
     }
-    this.totalPages = spec.nodes.reduce((s, n) => s + n.memoryPages, 0);
+    this.totalPages = memoryRanges.reduce((s, r) => s + r.endPfn - r.startPfn, 0);
 
     // CPUs, contiguous by node.
     let cpu = 0;

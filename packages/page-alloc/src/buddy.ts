@@ -50,6 +50,8 @@ import {
   type Gfp,
   gfpMigratetype,
   gfpZone,
+  GFP_ZONE_BUG_LOCATION,
+  isGfpZoneBad,
   MAX_NR_ZONES,
   MAX_PAGE_ORDER,
   MIGRATE_FALLBACKS,
@@ -61,6 +63,7 @@ import {
   MIGRATE_TYPES,
   MIGRATE_UNMOVABLE,
   NO_PAGE,
+  NUMA_NO_NODE,
   NR_PAGE_ORDERS,
   PAGE_ALLOC_COSTLY_ORDER,
   PAGE_SHIFT,
@@ -1084,12 +1087,18 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       this.stats.allocFail++;
       return NO_PAGE;
     }
+    if (nid !== NUMA_NO_NODE && !(nid >= 0 && nid < this.nrNodes && (nid | 0) === nid)) {
+      throw new RangeError(
+        `alloc_pages_node: node ${nid} does not exist (nodes 0..${this.nrNodes - 1}, or NUMA_NO_NODE -1)`,
+      );
+    }
+    // gfp_zone(): two zone modifiers at once is VM_BUG_ON(GFP_ZONE_BAD) — before might_alloc.
+    if (gfp & 0xf && isGfpZoneBad(gfp)) {
+      throw this.ctx.bug(GFP_ZONE_BUG_LOCATION, ['__alloc_pages_noprof', 'alloc_pages_mpol_noprof']);
+    }
     if (gfp & __GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
     const cpu = this.ctx.cpu;
-    if (nid < 0) nid = this.cpuNode[cpu]!;
-    else if (nid >= this.nrNodes || (nid | 0) !== nid) {
-      throw new RangeError(`alloc_pages_node: node ${nid} does not exist (nodes 0..${this.nrNodes - 1})`);
-    }
+    if (nid === NUMA_NO_NODE) nid = this.cpuNode[cpu]!;
     const highestZone = gfpZone(gfp);
     const mt = this.mobility ? gfpMigratetype(gfp) : MIGRATE_UNMOVABLE;
     const zl =

@@ -5,6 +5,7 @@
  */
 import {
   formatGfpMode,
+  HZ,
   KERN_ALERT,
   KERN_WARNING,
   MAX_NR_ZONES,
@@ -18,37 +19,47 @@ import type { PageAllocatorEnv, ZoneReporting } from './api.js';
 
 const K = (pages: number): number => pages * 4;
 
-/** A ratelimit state (include/linux/ratelimit_types.h): `burst` messages per `intervalNs`. */
+/**
+ * A ratelimit state (lib/ratelimit.c ___ratelimit()): at most `burst` messages per
+ * `interval` jiffies; when a new interval opens after messages were dropped, the caller
+ * prints "<func>: N callbacks suppressed" first.
+ */
 export class Ratelimit {
+  /** Start of the current interval; -1 before the first message (Linux: begin == 0). */
   private begin = -1;
   private printed = 0;
-  /** Messages suppressed since the last one that got through. */
+  /** Messages suppressed in the current interval. */
   missed = 0;
   constructor(
-    readonly intervalNs: number,
+    readonly intervalJiffies: number,
     readonly burst: number,
   ) {}
-  /** __ratelimit(): may a message be printed now? */
-  allow(nowNs: number): boolean {
-    if (this.begin < 0 || nowNs >= this.begin + this.intervalNs) {
-      this.begin = nowNs;
+  /**
+   * May a message be printed at `jiffies`? Returns -1 when not, else the number of messages
+   * suppressed before it (to report), usually 0.
+   */
+  allow(jiffies: number): number {
+    if (this.begin < 0) this.begin = jiffies;
+    let suppressed = 0;
+    if (this.begin + this.intervalJiffies < jiffies) {
+      suppressed = this.missed;
+      this.missed = 0;
+      this.begin = jiffies;
       this.printed = 0;
     }
-    if (this.printed < this.burst) {
+    if (this.burst > this.printed) {
       this.printed++;
-      return true;
+      return suppressed;
     }
     this.missed++;
-    return false;
+    return -1;
   }
 }
-
-const HZ_NS = 1_000_000_000;
 
 /** Shared report state of one allocator (ratelimits live per allocator, as statics do per kernel). */
 export class AllocReports {
   /** mm/page_alloc.c: static DEFINE_RATELIMIT_STATE(nopage_rs, 10*HZ, 1). */
-  readonly nopage = new Ratelimit(10 * HZ_NS, 1);
+  readonly nopage = new Ratelimit(10 * HZ, 1);
   /** mm/page_alloc.c bad_page(): a burst of 60, then quiet for the rest of the minute. */
   private badShown = 0;
   private badResume = 0;
@@ -66,8 +77,9 @@ export class AllocReports {
   warnAlloc(gfp: Gfp, order: number, nodemask: string | null, nowarn: boolean): boolean {
     const { ctx, klog, machine } = this.env;
     if (nowarn) return false;
-    const now = klog.clockNs();
-    if (!this.nopage.allow(now)) return false;
+    const suppressed = this.nopage.allow(klog.clock.jiffies());
+    if (suppressed < 0) return false;
+    if (suppressed > 0) klog.warn(`warn_alloc: ${suppressed} callbacks suppressed`);
     const mems = nodeList(machine.nodes.map((n) => n.nid));
     klog.warn(
       `${ctx.task.comm}: page allocation failure: order:${order}, mode:${formatGfpMode(gfp)}, ` +
@@ -155,7 +167,7 @@ export class AllocReports {
   /** mm/page_alloc.c bad_page(): "BUG: Bad page state", not fatal; taints the kernel (B). */
   badPage(pfn: Pfn, reason: string): void {
     const { klog, ctx, memMap } = this.env;
-    const now = klog.clockNs();
+    const now = klog.clock.jiffies();
     if (this.badShown === 60) {
       if (now < this.badResume) {
         this.badUnshown++;
@@ -167,7 +179,7 @@ export class AllocReports {
       }
       this.badShown = 0;
     }
-    if (this.badShown++ === 0) this.badResume = now + 60 * HZ_NS;
+    if (this.badShown++ === 0) this.badResume = now + 60 * HZ;
     klog.printk(
       KERN_ALERT,
       `BUG: Bad page state in process ${ctx.task.comm}  pfn:${pfn.toString(16).padStart(5, '0')}`,

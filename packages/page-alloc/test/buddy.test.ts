@@ -285,9 +285,11 @@ describe('allocation failure: warn_alloc()', () => {
     expect(n).toBe(1);
     fail();
     expect(env.klog.grep('page allocation failure').length).toBe(1);
-    env.klog.clock.advance(10_000_000_000);
+    // lib/ratelimit.c: a new interval opens only once jiffies is after begin + 10*HZ.
+    env.klog.clock.advance(10_000_000_000 + 4_000_000);
     fail();
     expect(env.klog.grep('page allocation failure').length).toBe(2);
+    expect(env.klog.grep('warn_alloc: 1 callbacks suppressed').length).toBe(1);
     env.klog.clock.advance(10_000_000_000);
     expect(buddy.allocPages(GFP_KERNEL | GFP_DMA | __GFP_NOWARN, 10)).toBe(NO_PAGE);
     expect(env.klog.grep('page allocation failure').length).toBe(2);
