@@ -139,6 +139,9 @@ function checkTask(task: Task): Task {
   return task;
 }
 
+/** The call chain mightSleep() prints; a constant so the hot path allocates nothing. */
+const MIGHT_SLEEP_FRAMES: readonly string[] = Object.freeze(['dump_stack_lvl', '__might_resched', '__might_sleep']);
+
 export class ExecContext {
   readonly nrCpus: number;
   readonly klog: Klog;
@@ -575,12 +578,19 @@ export class ExecContext {
   mightSleep(
     file = 'include/linux/sched/mm.h',
     line = 321,
-    frames: readonly string[] = ['dump_stack_lvl', '__might_resched', '__might_sleep'],
+    frames: readonly string[] = MIGHT_SLEEP_FRAMES,
   ): boolean {
+    // Small on purpose: the check runs on every sleeping allocation and must inline.
+    const cpu = this.curCpu;
+    if (this.preempt[cpu] === 0 && this.irqsOff[cpu] === 0) return true;
+    return this.mightResched(file, line, frames);
+  }
+
+  /** kernel/sched/core.c __might_resched(): the report, ratelimited to once a second. */
+  private mightResched(file: string, line: number, frames: readonly string[]): boolean {
     const cpu = this.curCpu;
     const pc = this.preempt[cpu]!;
     const irqsOff = this.irqsOff[cpu]!;
-    if (pc === 0 && irqsOff === 0) return true;
     const jiffies = this.clock.jiffies();
     if (this.mightSleepPrevJiffy >= 0 && jiffies < this.mightSleepPrevJiffy + HZ) return false;
     this.mightSleepPrevJiffy = jiffies;

@@ -948,6 +948,17 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
    * ZONE_BELOW_HIGH when not, which tunes the pcp), else above the mark alloc_flags names.
    */
   private zoneWatermarkPasses(slot: number, order: number, highestZone: number, allocFlags: number): boolean {
+    if (order === 0 && !this.belowHigh[slot] && !(allocFlags & ALLOC_RESERVES)) {
+      // zone_watermark_fast() at the high mark for order 0, inlined: the hot case.
+      let usable = this.nrFree[slot]!;
+      usable -= Math.min(usable, this.freePagesByType[slot * MIGRATE_TYPES + MIGRATE_HIGHATOMIC]!);
+      const mark = this.wmark[slot * NR_WMARK + WMARK_HIGH]! + this.boost[slot]!;
+      if (usable > mark + this.lowmemReserve[slot * MAX_NR_ZONES + highestZone]!) return true;
+    }
+    return this.zoneWatermarkSlow(slot, order, highestZone, allocFlags);
+  }
+
+  private zoneWatermarkSlow(slot: number, order: number, highestZone: number, allocFlags: number): boolean {
     if (!this.belowHigh[slot]) {
       if (this.watermarkFast(slot, order, this.wmarkPages(slot, WMARK_HIGH), highestZone, allocFlags)) return true;
       this.belowHigh[slot] = 1;
