@@ -17,13 +17,21 @@ const pnpmVersion = pkg.packageManager.replace(/^pnpm@/, '');
 const [task, ...rest] = process.argv.slice(2);
 
 function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32', ...opts });
+  const r = spawnSync(cmd, args, {
+    cwd: root,
+    stdio: 'inherit',
+    shell: process.platform === 'win32',
+    ...opts,
+  });
   if (r.error) throw r.error;
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
 function havePnpm() {
-  const r = spawnSync('pnpm', ['--version'], { encoding: 'utf8', shell: process.platform === 'win32' });
+  const r = spawnSync('pnpm', ['--version'], {
+    encoding: 'utf8',
+    shell: process.platform === 'win32',
+  });
   return r.status === 0 && r.stdout.trim() === pnpmVersion;
 }
 
@@ -35,9 +43,20 @@ pn(['install', '--frozen-lockfile', '--prefer-offline', ...(quiet ? ['--reporter
 
 switch (task) {
   case 'demo':
-    pn(['exec', 'turbo', 'run', 'build', '--filter=mmsim...', '--output-logs=errors-only', '--log-prefix=none'], {
-      stdio: ['inherit', 'ignore', 'inherit'],
-    });
+    pn(
+      [
+        'exec',
+        'turbo',
+        'run',
+        'build',
+        '--filter=mmsim...',
+        '--output-logs=errors-only',
+        '--log-prefix=none',
+      ],
+      {
+        stdio: ['inherit', 'ignore', 'inherit'],
+      },
+    );
     run(process.execPath, [join(root, 'apps/cli/dist/cli.js'), ...rest]);
     break;
   case 'test':

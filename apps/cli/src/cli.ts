@@ -1,22 +1,26 @@
 /**
  * mmsim — the command line. Node-only code lives here; the packages stay isomorphic.
  */
-import { Command, InvalidArgumentError } from 'commander';
+
 import { PRESETS } from '@mmsim/numa';
-import { runTour } from './tour.js';
+import { Command, InvalidArgumentError } from 'commander';
 import { bootSummary } from './boot.js';
+import { runTour } from './tour.js';
 
 const program = new Command();
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1, got '${value}'`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a whole number >= 1, got '${value}'`);
   return n;
 }
 
 function preset(value: string): string {
   if (!(value in PRESETS)) {
-    throw new InvalidArgumentError(`unknown machine '${value}' (known: ${Object.keys(PRESETS).join(', ')})`);
+    throw new InvalidArgumentError(
+      `unknown machine '${value}' (known: ${Object.keys(PRESETS).join(', ')})`,
+    );
   }
   return value;
 }

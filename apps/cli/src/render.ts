@@ -23,7 +23,18 @@ export function buddyinfo(machine: Machine, alloc: BuddyAllocator): string[] {
 
 /** One row per populated zone: span, present, managed, free and the watermarks. */
 export function zoneTable(machine: Machine, alloc: BuddyAllocator): string[] {
-  const head = ['zone', 'start_pfn', 'spanned', 'present', 'managed', 'free', 'min', 'low', 'high', 'protection'];
+  const head = [
+    'zone',
+    'start_pfn',
+    'spanned',
+    'present',
+    'managed',
+    'free',
+    'min',
+    'low',
+    'high',
+    'protection',
+  ];
   const rows: string[][] = [head];
   for (const z of machine.zones) {
     if (z.presentPages === 0) continue;
@@ -42,5 +53,7 @@ export function zoneTable(machine: Machine, alloc: BuddyAllocator): string[] {
     ]);
   }
   const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+  return rows.map((r) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '),
+  );
 }

@@ -3,14 +3,14 @@
  * its effect in the kernel's own formats. Later parts of mmsim (slab, MMU, kapi) extend it.
  */
 import {
+  __GFP_NOWARN,
+  __GFP_THISNODE,
+  __GFP_ZERO,
   formatGfp,
   formatSize,
   GFP_ATOMIC,
   GFP_DMA,
   GFP_KERNEL,
-  __GFP_NOWARN,
-  __GFP_THISNODE,
-  __GFP_ZERO,
   PAGE_SIZE,
   ZONE_NAMES,
 } from '@mmsim/core';
@@ -66,7 +66,9 @@ export function runTour(out: (line: string) => void, options: TourOptions): void
   const pfn = buddy.allocPages(GFP_KERNEL | __GFP_ZERO, 4 /* 64 KiB: above the pcp orders */);
   const page = env.memMap.describe(pfn);
   note(`alloc_pages(${formatGfp(GFP_KERNEL | __GFP_ZERO)}, order 4) = pfn 0x${pfn.toString(16)}`);
-  note(`  node ${page.node}, zone ${page.zone}, refcount ${page.refcount}, pageblock ${page.migratetype}`);
+  note(
+    `  node ${page.node}, zone ${page.zone}, refcount ${page.refcount}, pageblock ${page.migratetype}`,
+  );
   note('An order-10 block was split: halves of order 9, 8, 7, 6, 5 and 4 went back on the lists.');
   const after = buddyinfo(machine, buddy);
   for (let i = 0; i < after.length; i++) {
@@ -78,31 +80,46 @@ export function runTour(out: (line: string) => void, options: TourOptions): void
   buddy.freePages(pfn, 4);
   note(`__free_pages(pfn 0x${pfn.toString(16)}, 4): the block merges with its buddies again:`);
   const merged = buddyinfo(machine, buddy);
-  for (let i = 0; i < merged.length; i++) if (merged[i] !== after[i]) out(`   now:    ${merged[i]}`);
+  for (let i = 0; i < merged.length; i++)
+    if (merged[i] !== after[i]) out(`   now:    ${merged[i]}`);
 
   section('5. Small allocations go through per-CPU lists (pcp)');
   const p0 = buddy.allocPages(GFP_KERNEL, 0);
   const ps = buddy.pageset(env.memMap.node[p0]!, env.memMap.zone[p0]!, env.ctx.cpu);
-  note(`alloc_pages(GFP_KERNEL, 0) = pfn 0x${p0.toString(16)}. The first order-0 request filled CPU ${env.ctx.cpu}'s`);
-  note(`list with a batch from the zone; ${ps.count} pages now wait there (batch ${ps.batch}, high ${ps.high}).`);
+  note(
+    `alloc_pages(GFP_KERNEL, 0) = pfn 0x${p0.toString(16)}. The first order-0 request filled CPU ${env.ctx.cpu}'s`,
+  );
+  note(
+    `list with a batch from the zone; ${ps.count} pages now wait there (batch ${ps.batch}, high ${ps.high}).`,
+  );
   const p1 = buddy.allocPages(GFP_KERNEL, 0);
-  note(`The next one, pfn 0x${p1.toString(16)}, came straight off that list without touching the zone.`);
+  note(
+    `The next one, pfn 0x${p1.toString(16)}, came straight off that list without touching the zone.`,
+  );
   buddy.freePages(p1, 0);
   buddy.freePages(p0, 0);
 
   section('6. Zones by GFP flag, and NUMA placement');
   const dma = buddy.allocPages(GFP_DMA | GFP_KERNEL, 0);
-  note(`GFP_KERNEL|GFP_DMA → pfn 0x${dma.toString(16)} in zone ${ZONE_NAMES[env.memMap.zone[dma]!]} (below 16 MiB).`);
+  note(
+    `GFP_KERNEL|GFP_DMA → pfn 0x${dma.toString(16)} in zone ${ZONE_NAMES[env.memMap.zone[dma]!]} (below 16 MiB).`,
+  );
   const atomic = buddy.allocPages(GFP_ATOMIC, 0);
-  note(`GFP_ATOMIC → pfn 0x${atomic.toString(16)} in zone ${ZONE_NAMES[env.memMap.zone[atomic]!]}: may not sleep, may dip below min.`);
+  note(
+    `GFP_ATOMIC → pfn 0x${atomic.toString(16)} in zone ${ZONE_NAMES[env.memMap.zone[atomic]!]}: may not sleep, may dip below min.`,
+  );
   buddy.freePages(dma, 0);
   buddy.freePages(atomic, 0);
   if (machine.nrNodes > 1) {
     const remote = buddy.allocPages(GFP_KERNEL | __GFP_THISNODE, 2, 1);
-    note(`alloc_pages_node(1, GFP_KERNEL|__GFP_THISNODE, 2) → pfn 0x${remote.toString(16)} on node ${env.memMap.node[remote]}.`);
+    note(
+      `alloc_pages_node(1, GFP_KERNEL|__GFP_THISNODE, 2) → pfn 0x${remote.toString(16)} on node ${env.memMap.node[remote]}.`,
+    );
     buddy.freePages(remote, 2);
     const n1 = env.numaStat.nodeCounters(1);
-    note(`numastat node1: numa_hit ${n1.numa_hit}, local_node ${n1.local_node}, other_node ${n1.other_node}`);
+    note(
+      `numastat node1: numa_hit ${n1.numa_hit}, local_node ${n1.local_node}, other_node ${n1.other_node}`,
+    );
     note('(the CPU ran on node 0, so the page counts as other_node on node 1).');
   }
 
@@ -123,6 +140,8 @@ export function runTour(out: (line: string) => void, options: TourOptions): void
   note(`With __GFP_NOWARN the same failure (${quiet}) logs nothing.`);
   for (const b of held) buddy.freePages(b, 10);
   const problems = buddy.verify();
-  note(`All blocks freed; the allocator checks its lists: ${problems.length === 0 ? 'consistent' : problems.join('; ')}.`);
+  note(
+    `All blocks freed; the allocator checks its lists: ${problems.length === 0 ? 'consistent' : problems.join('; ')}.`,
+  );
   out('');
 }

@@ -140,7 +140,11 @@ function checkTask(task: Task): Task {
 }
 
 /** The call chain mightSleep() prints; a constant so the hot path allocates nothing. */
-const MIGHT_SLEEP_FRAMES: readonly string[] = Object.freeze(['dump_stack_lvl', '__might_resched', '__might_sleep']);
+const MIGHT_SLEEP_FRAMES: readonly string[] = Object.freeze([
+  'dump_stack_lvl',
+  '__might_resched',
+  '__might_sleep',
+]);
 
 export class ExecContext {
   readonly nrCpus: number;

@@ -41,7 +41,9 @@ export class PhysicalMemory {
       );
     }
     if (sizeBytes > 2 ** 46) {
-      throw new RangeError(`PhysicalMemory size 0x${formatHex(sizeBytes)}: at most 64 TiB is supported`);
+      throw new RangeError(
+        `PhysicalMemory size 0x${formatHex(sizeBytes)}: at most 64 TiB is supported`,
+      );
     }
     this.sizeBytes = sizeBytes;
     this.nrPages = Math.floor(sizeBytes / (1 << PAGE_SHIFT));
@@ -82,7 +84,8 @@ export class PhysicalMemory {
   }
 
   private check(addr: number, len: number): void {
-    if (!(addr >= 0 && addr + len <= this.sizeBytes && Math.floor(addr) === addr)) this.fail(addr, len);
+    if (!(addr >= 0 && addr + len <= this.sizeBytes && Math.floor(addr) === addr))
+      this.fail(addr, len);
   }
 
   private chunkFor(index: number): Uint8Array {

@@ -21,7 +21,9 @@ const UNITS: Record<string, number> = {
 export function parseSize(value: Size, what = 'size'): number {
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value) || value < 0) {
-      throw new RangeError(`invalid ${what} ${value}: expected a non-negative whole number of bytes`);
+      throw new RangeError(
+        `invalid ${what} ${value}: expected a non-negative whole number of bytes`,
+      );
     }
     return value;
   }

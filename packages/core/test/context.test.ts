@@ -23,8 +23,7 @@ function machine(nrCpus = 2) {
   return { clock, klog, ctx };
 }
 
-const STACK_HEAD =
-  'CPU: 0 UID: 0 PID: 0 Comm: swapper/0 Not tainted 6.18.0-mmsim #1 PREEMPT(none)';
+const STACK_HEAD = 'CPU: 0 UID: 0 PID: 0 Comm: swapper/0 Not tainted 6.18.0-mmsim #1 PREEMPT(none)';
 
 describe('preempt_count layout (include/linux/preempt.h)', () => {
   it('has the Linux offsets and masks', () => {

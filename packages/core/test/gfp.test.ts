@@ -106,28 +106,23 @@ describe('GFP values (Linux 6.18, x86-64 reference config)', () => {
 });
 
 describe('GFP_FLAG_NAMES', () => {
-  it(
-    'is the table of the 6.18 kmem:kmalloc print fmt, in order and with the same masks',
-    () => {
-      const text = readFileSync(FORMATS, 'utf8');
-      const fmt = text
-        .split('\n')
-        .find((l) => l.startsWith('print fmt: "call_site=%pS ptr=%p bytes_req'));
-      expect(fmt).toBeDefined();
-      const entries = [...fmt!.matchAll(/\{\( unsigned long\)(.*?), "([A-Z0-9_]+)"\}/g)].map(
-        (m) => {
-          const expr = m[1]!
-            .replaceAll('( gfp_t)', '')
-            .replaceAll('( unsigned long)', '')
-            .replaceAll('1UL', '1');
-          expect(expr).toMatch(/^[\d\s()|&~<>]+$/);
-          return { mask: new Function(`return ${expr};`)() as number, name: m[2]! };
-        },
-      );
-      expect(entries.length).toBe(38);
-      expect(GFP_FLAG_NAMES.map((f) => ({ mask: f.mask, name: f.name }))).toEqual(entries);
-    },
-  );
+  it('is the table of the 6.18 kmem:kmalloc print fmt, in order and with the same masks', () => {
+    const text = readFileSync(FORMATS, 'utf8');
+    const fmt = text
+      .split('\n')
+      .find((l) => l.startsWith('print fmt: "call_site=%pS ptr=%p bytes_req'));
+    expect(fmt).toBeDefined();
+    const entries = [...fmt!.matchAll(/\{\( unsigned long\)(.*?), "([A-Z0-9_]+)"\}/g)].map((m) => {
+      const expr = m[1]!
+        .replaceAll('( gfp_t)', '')
+        .replaceAll('( unsigned long)', '')
+        .replaceAll('1UL', '1');
+      expect(expr).toMatch(/^[\d\s()|&~<>]+$/);
+      return { mask: new Function(`return ${expr};`)() as number, name: m[2]! };
+    });
+    expect(entries.length).toBe(38);
+    expect(GFP_FLAG_NAMES.map((f) => ({ mask: f.mask, name: f.name }))).toEqual(entries);
+  });
 
   it('starts with the composites and ends with __GFP_ZEROTAGS, __GFP_NO_OBJ_EXT', () => {
     const names = GFP_FLAG_NAMES.map((f) => f.name);
@@ -228,21 +223,18 @@ describe('parseGfp', () => {
     }
   });
 
-  it(
-    'round-trips every gfp_flags= string of the real 6.18 kernel-build trace',
-    () => {
-      const text = execFileSync('xz', ['-dc', TRACE], { maxBuffer: 1 << 30 }).toString('utf8');
-      const seen = new Set<string>();
-      for (const m of text.matchAll(/gfp_flags=(\S+)/g)) seen.add(m[1]!);
-      expect(seen.size).toBeGreaterThan(30);
-      for (const s of seen) expect(formatGfp(parseGfp(s))).toBe(s);
-      expect(
-        seen.has(
-          'GFP_NOFS|__GFP_HIGHMEM|__GFP_MOVABLE|__GFP_NOWARN|__GFP_NORETRY|__GFP_COMP|__GFP_HARDWALL',
-        ),
-      ).toBe(true);
-    },
-  );
+  it('round-trips every gfp_flags= string of the real 6.18 kernel-build trace', () => {
+    const text = execFileSync('xz', ['-dc', TRACE], { maxBuffer: 1 << 30 }).toString('utf8');
+    const seen = new Set<string>();
+    for (const m of text.matchAll(/gfp_flags=(\S+)/g)) seen.add(m[1]!);
+    expect(seen.size).toBeGreaterThan(30);
+    for (const s of seen) expect(formatGfp(parseGfp(s))).toBe(s);
+    expect(
+      seen.has(
+        'GFP_NOFS|__GFP_HIGHMEM|__GFP_MOVABLE|__GFP_NOWARN|__GFP_NORETRY|__GFP_COMP|__GFP_HARDWALL',
+      ),
+    ).toBe(true);
+  });
 });
 
 describe('gfpZone: GFP_ZONE_TABLE for x86-64', () => {

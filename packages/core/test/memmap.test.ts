@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  MemMap,
-  PG_head,
-  PG_reserved,
-  PGTY_buddy,
-  PGTY_slab,
-} from '../src/memmap.js';
+import { MemMap, PG_head, PG_reserved, PGTY_buddy, PGTY_slab } from '../src/memmap.js';
 import { MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, ZONE_DMA32 } from '../src/zone.js';
 
 describe('MemMap: struct page as typed arrays', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PhysicalMemory, PHYSMEM_CHUNK_SIZE } from '../src/physmem.js';
+import { PHYSMEM_CHUNK_SIZE, PhysicalMemory } from '../src/physmem.js';
 
 const GiB = 1024 ** 3;
 
@@ -93,7 +93,9 @@ describe('PhysicalMemory: bulk operations', () => {
 describe('PhysicalMemory: bounds', () => {
   it('throws RangeError naming the address for every access outside memory', () => {
     const m = new PhysicalMemory(1 << 16);
-    expect(() => m.read8(1 << 16)).toThrow(/physical address 0x10000 .*outside memory \[0x0, 0x10000\)/);
+    expect(() => m.read8(1 << 16)).toThrow(
+      /physical address 0x10000 .*outside memory \[0x0, 0x10000\)/,
+    );
     expect(() => m.read32((1 << 16) - 2)).toThrow(RangeError);
     expect(() => m.write8(-1, 0)).toThrow(/\(-1\)/);
     expect(() => m.read8(1.5)).toThrow(RangeError);

@@ -332,9 +332,15 @@ interface Hole extends PfnRange {
  * controller remaps the RAM behind it above 4 GiB, so that RAM moves up instead.
  */
 function holesOf(spec: ParsedSpec): Hole[] {
-  const holes: Hole[] = spec.firmwareHoles ? FIRMWARE_HOLES.map((h) => ({ ...h, eatsRam: true })) : [];
+  const holes: Hole[] = spec.firmwareHoles
+    ? FIRMWARE_HOLES.map((h) => ({ ...h, eatsRam: true }))
+    : [];
   if (spec.pciHolePages > 0) {
-    holes.push({ startPfn: MAX_DMA32_PFN - spec.pciHolePages, endPfn: MAX_DMA32_PFN, eatsRam: false });
+    holes.push({
+      startPfn: MAX_DMA32_PFN - spec.pciHolePages,
+      endPfn: MAX_DMA32_PFN,
+      eatsRam: false,
+    });
   }
   return holes.sort((a, b) => a.startPfn - b.startPfn);
 }

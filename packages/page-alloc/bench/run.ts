@@ -8,7 +8,7 @@
  * Each task runs a batch of operations per sample so that timer overhead does not count.
  * Boot memory is measured first, in a fresh process state: RSS and ArrayBuffer bytes.
  */
-import { GFP_KERNEL, GFP_HIGHUSER_MOVABLE, Prng } from '@mmsim/core';
+import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL, Prng } from '@mmsim/core';
 import { Bench } from 'tinybench';
 import { createBuddyAllocator, createPageAllocatorEnv } from '../src/index.js';
 
@@ -75,7 +75,9 @@ bench
 
 await bench.run();
 for (const t of bench.tasks) {
-  const r = t.result as { latency?: { mean: number; samplesCount?: number }; samples?: number[] } | undefined;
+  const r = t.result as
+    | { latency?: { mean: number; samplesCount?: number }; samples?: number[] }
+    | undefined;
   const meanMs = r?.latency?.mean ?? Number.NaN;
   results.push({
     task: t.name,
@@ -90,12 +92,19 @@ for (let i = 0; i < 5; i++) {
   bootTimes.push(performance.now() - t0);
 }
 bootTimes.sort((a, b) => a - b);
-results.push({ task: 'boot 64 GiB (median of 5)', 'ns/op': (bootTimes[2]! * 1e6).toFixed(0), samples: 5 });
+results.push({
+  task: 'boot 64 GiB (median of 5)',
+  'ns/op': (bootTimes[2]! * 1e6).toFixed(0),
+  samples: 5,
+});
 
-console.log(`@mmsim/page-alloc bench — node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+console.log(
+  `@mmsim/page-alloc bench — node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
+);
 console.table(results);
 console.log(
   `boot 64 GiB, first run: ${boot.ms.toFixed(0)} ms, host memory +${boot.rssMiB.toFixed(0)} MiB RSS ` +
     `(+${boot.arrayBuffersMiB.toFixed(0)} MiB of typed arrays reserved, untouched parts not resident)`,
 );
-if (pairBuddy.verify().length || randBuddy.verify().length) throw new Error('allocator inconsistent after bench');
+if (pairBuddy.verify().length || randBuddy.verify().length)
+  throw new Error('allocator inconsistent after bench');

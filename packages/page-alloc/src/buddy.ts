@@ -47,10 +47,10 @@ import {
   __GFP_THISNODE,
   __GFP_ZERO,
   assertGfp,
+  GFP_ZONE_BUG_LOCATION,
   type Gfp,
   gfpMigratetype,
   gfpZone,
-  GFP_ZONE_BUG_LOCATION,
   isGfpZoneBad,
   MAX_NR_ZONES,
   MAX_PAGE_ORDER,
@@ -63,16 +63,16 @@ import {
   MIGRATE_TYPES,
   MIGRATE_UNMOVABLE,
   NO_PAGE,
-  NUMA_NO_NODE,
   NR_PAGE_ORDERS,
+  NUMA_NO_NODE,
   PAGE_ALLOC_COSTLY_ORDER,
   PAGE_SHIFT,
   PAGE_SIZE,
   PAGEBLOCK_NR_PAGES,
   PAGEBLOCK_ORDER,
+  type Pfn,
   PG_head,
   PG_reserved,
-  type Pfn,
   PGTY_buddy,
   PGTY_NONE,
   ZONE_DMA32,
@@ -397,7 +397,8 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         min = 0;
         tmp = 0;
       }
-      const scaled = Math.floor(managed / 10000) * wsf + Math.floor(((managed % 10000) * wsf) / 10000);
+      const scaled =
+        Math.floor(managed / 10000) * wsf + Math.floor(((managed % 10000) * wsf) / 10000);
       tmp = Math.max(tmp >> 2, scaled);
       if (type > ZONE_MOVABLE) tmp = 0;
       const b = slot * NR_WMARK;
@@ -420,7 +421,9 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         let managedPages = 0;
         for (let j = i + 1; j < MAX_NR_ZONES; j++) {
           managedPages += this.managed[nid * MAX_NR_ZONES + j]!;
-          this.lowmemReserve[slot * MAX_NR_ZONES + j] = clear ? 0 : Math.floor(managedPages / ratio);
+          this.lowmemReserve[slot * MAX_NR_ZONES + j] = clear
+            ? 0
+            : Math.floor(managedPages / ratio);
         }
       }
     }
@@ -518,7 +521,13 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   }
 
   /** move_to_free_list(): to the tail of another type's list. */
-  private moveToFreeList(pfn: Pfn, slot: number, order: number, oldMt: number, newMt: number): void {
+  private moveToFreeList(
+    pfn: Pfn,
+    slot: number,
+    order: number,
+    oldMt: number,
+    newMt: number,
+  ): void {
     this.delFromFreeList(pfn, slot, order, oldMt);
     this.addToFreeList(pfn, slot, order, newMt, true);
   }
@@ -660,7 +669,8 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     }
     let alikePages: number;
     if (startMt === MIGRATE_MOVABLE) alikePages = movablePages;
-    else if (blockMt === MIGRATE_MOVABLE) alikePages = PAGEBLOCK_NR_PAGES - (freePages + movablePages);
+    else if (blockMt === MIGRATE_MOVABLE)
+      alikePages = PAGEBLOCK_NR_PAGES - (freePages + movablePages);
     else alikePages = 0;
     if (freePages + alikePages >= 1 << (PAGEBLOCK_ORDER - 1) || !this.options.mobilityGrouping) {
       this.moveFreepagesBlock(slot, start, blockMt, startMt);
@@ -731,13 +741,16 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
 
   /** order_to_pindex() */
   private orderToPindex(mt: number, order: number): number {
-    if (order > PAGE_ALLOC_COSTLY_ORDER) return NR_LOWORDER_PCP_LISTS + (mt === MIGRATE_MOVABLE ? 1 : 0);
+    if (order > PAGE_ALLOC_COSTLY_ORDER)
+      return NR_LOWORDER_PCP_LISTS + (mt === MIGRATE_MOVABLE ? 1 : 0);
     return MIGRATE_PCPTYPES * order + mt;
   }
 
   /** pindex_to_order() */
   private pindexToOrder(pindex: number): number {
-    return pindex >= NR_LOWORDER_PCP_LISTS ? HPAGE_PMD_ORDER : Math.floor(pindex / MIGRATE_PCPTYPES);
+    return pindex >= NR_LOWORDER_PCP_LISTS
+      ? HPAGE_PMD_ORDER
+      : Math.floor(pindex / MIGRATE_PCPTYPES);
   }
 
   /** pcp_allowed_order() */
@@ -760,7 +773,8 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     }
     if (!order) {
       const maxNrAlloc = Math.max(high - this.pcpCount[p]! - baseBatch, baseBatch);
-      if (batch <= maxNrAlloc && this.pcpAllocFactor[p]! < PCP_BATCH_SCALE_MAX) this.pcpAllocFactor[p]!++;
+      if (batch <= maxNrAlloc && this.pcpAllocFactor[p]! < PCP_BATCH_SCALE_MAX)
+        this.pcpAllocFactor[p]!++;
       batch = Math.min(batch, maxNrAlloc);
     }
     if (batch > 1) batch = Math.max(batch >> order, 2);
@@ -890,7 +904,10 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     const high = this.nrPcpHigh(p, slot, batch, freeHigh);
     if (this.pcpCount[p]! >= high) {
       this.freePcppagesBulk(p, slot, this.nrPcpFree(p, batch, high, freeHigh), pindex);
-      if (this.belowHigh[slot] && this.watermarkOk(slot, 0, this.wmarkPages(slot, WMARK_HIGH), ZONE_MOVABLE, 0)) {
+      if (
+        this.belowHigh[slot] &&
+        this.watermarkOk(slot, 0, this.wmarkPages(slot, WMARK_HIGH), ZONE_MOVABLE, 0)
+      ) {
         this.belowHigh[slot] = 0;
       }
     }
@@ -905,12 +922,19 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   /** __zone_watermark_unusable_free() */
   private unusableFree(slot: number, order: number, allocFlags: number): number {
     let unusable = (1 << order) - 1;
-    if (!(allocFlags & ALLOC_RESERVES)) unusable += this.freePagesByType[slot * MIGRATE_TYPES + MIGRATE_HIGHATOMIC]!;
+    if (!(allocFlags & ALLOC_RESERVES))
+      unusable += this.freePagesByType[slot * MIGRATE_TYPES + MIGRATE_HIGHATOMIC]!;
     return unusable;
   }
 
   /** __zone_watermark_ok() */
-  private watermarkOk(slot: number, order: number, mark: number, highestZone: number, allocFlags: number): boolean {
+  private watermarkOk(
+    slot: number,
+    order: number,
+    mark: number,
+    highestZone: number,
+    allocFlags: number,
+  ): boolean {
     let min = mark;
     const freePages = this.nrFree[slot]! - this.unusableFree(slot, order, allocFlags);
     if (allocFlags & ALLOC_RESERVES) {
@@ -926,13 +950,23 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       const base = (slot * NR_PAGE_ORDERS + o) * MIGRATE_TYPES;
       if (this.areaNrFree[slot * NR_PAGE_ORDERS + o] === 0) continue;
       for (let mt = 0; mt < MIGRATE_PCPTYPES; mt++) if (this.freeHead[base + mt]! >= 0) return true;
-      if (allocFlags & (ALLOC_HIGHATOMIC | ALLOC_OOM) && this.freeHead[base + MIGRATE_HIGHATOMIC]! >= 0) return true;
+      if (
+        allocFlags & (ALLOC_HIGHATOMIC | ALLOC_OOM) &&
+        this.freeHead[base + MIGRATE_HIGHATOMIC]! >= 0
+      )
+        return true;
     }
     return false;
   }
 
   /** zone_watermark_fast(): the order-0 shortcut, then the full check. */
-  private watermarkFast(slot: number, order: number, mark: number, highestZone: number, allocFlags: number): boolean {
+  private watermarkFast(
+    slot: number,
+    order: number,
+    mark: number,
+    highestZone: number,
+    allocFlags: number,
+  ): boolean {
     if (!order) {
       let usable = this.nrFree[slot]!;
       usable -= Math.min(usable, this.unusableFree(slot, 0, allocFlags));
@@ -947,7 +981,12 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
    * The watermark step of get_page_from_freelist() for one zone: above high (remembering
    * ZONE_BELOW_HIGH when not, which tunes the pcp), else above the mark alloc_flags names.
    */
-  private zoneWatermarkPasses(slot: number, order: number, highestZone: number, allocFlags: number): boolean {
+  private zoneWatermarkPasses(
+    slot: number,
+    order: number,
+    highestZone: number,
+    allocFlags: number,
+  ): boolean {
     if (order === 0 && !this.belowHigh[slot] && !(allocFlags & ALLOC_RESERVES)) {
       // zone_watermark_fast() at the high mark for order 0, inlined: the hot case.
       let usable = this.nrFree[slot]!;
@@ -958,12 +997,29 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     return this.zoneWatermarkSlow(slot, order, highestZone, allocFlags);
   }
 
-  private zoneWatermarkSlow(slot: number, order: number, highestZone: number, allocFlags: number): boolean {
+  private zoneWatermarkSlow(
+    slot: number,
+    order: number,
+    highestZone: number,
+    allocFlags: number,
+  ): boolean {
     if (!this.belowHigh[slot]) {
-      if (this.watermarkFast(slot, order, this.wmarkPages(slot, WMARK_HIGH), highestZone, allocFlags)) return true;
+      if (
+        this.watermarkFast(slot, order, this.wmarkPages(slot, WMARK_HIGH), highestZone, allocFlags)
+      )
+        return true;
       this.belowHigh[slot] = 1;
     }
-    if (this.watermarkFast(slot, order, this.wmarkPages(slot, allocFlags & ALLOC_WMARK_MASK), highestZone, allocFlags)) return true;
+    if (
+      this.watermarkFast(
+        slot,
+        order,
+        this.wmarkPages(slot, allocFlags & ALLOC_WMARK_MASK),
+        highestZone,
+        allocFlags,
+      )
+    )
+      return true;
     return (allocFlags & ALLOC_NO_WATERMARKS) !== 0;
   }
 
@@ -1028,13 +1084,15 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   private reserveHighatomicPageblock(pfn: Pfn, order: number, slot: number): void {
     const managed = this.managed[slot]!;
     if (Math.floor(managed / 100) < PAGEBLOCK_NR_PAGES) return;
-    const maxManaged = Math.ceil(Math.floor(managed / 100) / PAGEBLOCK_NR_PAGES) * PAGEBLOCK_NR_PAGES;
+    const maxManaged =
+      Math.ceil(Math.floor(managed / 100) / PAGEBLOCK_NR_PAGES) * PAGEBLOCK_NR_PAGES;
     if (this.nrReservedHighatomic[slot]! >= maxManaged) return;
     const mt = this.mm.migratetype(pfn);
     if (!isMergeable(mt)) return;
     if (order < PAGEBLOCK_ORDER) {
       const start = pfn - (pfn % PAGEBLOCK_NR_PAGES);
-      if (start < this.zoneStart[slot]! || start + PAGEBLOCK_NR_PAGES - 1 >= this.zoneEnd[slot]!) return;
+      if (start < this.zoneStart[slot]! || start + PAGEBLOCK_NR_PAGES - 1 >= this.zoneEnd[slot]!)
+        return;
       this.moveFreepagesBlock(slot, start, mt, MIGRATE_HIGHATOMIC);
       this.nrReservedHighatomic[slot]! += PAGEBLOCK_NR_PAGES;
     } else {
@@ -1052,12 +1110,18 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       const slot = zonelist[i]!;
       if (!this.nrReservedHighatomic[slot]) continue;
       for (let order = 0; order < NR_PAGE_ORDERS; order++) {
-        const pfn = this.freeHead[(slot * NR_PAGE_ORDERS + order) * MIGRATE_TYPES + MIGRATE_HIGHATOMIC]!;
+        const pfn =
+          this.freeHead[(slot * NR_PAGE_ORDERS + order) * MIGRATE_TYPES + MIGRATE_HIGHATOMIC]!;
         if (pfn < 0) continue;
         const size = Math.max(PAGEBLOCK_NR_PAGES, 1 << order);
         this.nrReservedHighatomic[slot] = Math.max(0, this.nrReservedHighatomic[slot]! - size);
         if (order < PAGEBLOCK_ORDER) {
-          this.moveFreepagesBlock(slot, pfn - (pfn % PAGEBLOCK_NR_PAGES), MIGRATE_HIGHATOMIC, MIGRATE_MOVABLE);
+          this.moveFreepagesBlock(
+            slot,
+            pfn - (pfn % PAGEBLOCK_NR_PAGES),
+            MIGRATE_HIGHATOMIC,
+            MIGRATE_MOVABLE,
+          );
         } else {
           this.delFromFreeList(pfn, slot, order, MIGRATE_HIGHATOMIC);
           for (let b = 0; b < 1 << (order - PAGEBLOCK_ORDER); b++) {
@@ -1088,13 +1152,17 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
    * first pfn of the block or NO_PAGE (-1).
    */
   allocPages(gfp: Gfp, order: number, nid = -1): Pfn {
-    if ((order >>> 0) !== order) {
+    if (order >>> 0 !== order) {
       throw new RangeError(`alloc_pages: order ${order} is not a whole number >= 0`);
     }
-    if ((gfp >>> 0) !== gfp || gfp > 0x1ffffff) assertGfp(gfp);
+    if (gfp >>> 0 !== gfp || gfp > 0x1ffffff) assertGfp(gfp);
     if (order > MAX_PAGE_ORDER) {
       // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
-      if (!(gfp & __GFP_NOWARN)) this.reports.warnOnce('page_alloc:order>MAX_PAGE_ORDER', 'mm/page_alloc.c:4832 __alloc_pages_noprof');
+      if (!(gfp & __GFP_NOWARN))
+        this.reports.warnOnce(
+          'page_alloc:order>MAX_PAGE_ORDER',
+          'mm/page_alloc.c:4832 __alloc_pages_noprof',
+        );
       this.stats.allocFail++;
       return NO_PAGE;
     }
@@ -1105,7 +1173,10 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     }
     // gfp_zone(): two zone modifiers at once is VM_BUG_ON(GFP_ZONE_BAD) — before might_alloc.
     if (gfp & 0xf && isGfpZoneBad(gfp)) {
-      throw this.ctx.bug(GFP_ZONE_BUG_LOCATION, ['__alloc_pages_noprof', 'alloc_pages_mpol_noprof']);
+      throw this.ctx.bug(GFP_ZONE_BUG_LOCATION, [
+        '__alloc_pages_noprof',
+        'alloc_pages_mpol_noprof',
+      ]);
     }
     if (gfp & __GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
     const cpu = this.ctx.cpu;
@@ -1161,7 +1232,14 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     const costly = order > PAGE_ALLOC_COSTLY_ORDER;
     let allocFlags = this.gfpToAllocFlags(gfp, order);
     if (allocFlags & ALLOC_KSWAPD) this.stats.kswapdWakeups++;
-    let pfn = this.getPageFromFreelist(gfp, order, allocFlags & ~ALLOC_NO_WATERMARKS, zl, highestZone, mt);
+    let pfn = this.getPageFromFreelist(
+      gfp,
+      order,
+      allocFlags & ~ALLOC_NO_WATERMARKS,
+      zl,
+      highestZone,
+      mt,
+    );
     if (pfn >= 0) return pfn;
     // __gfp_pfmemalloc_flags(): __GFP_MEMALLOC ignores watermarks unless __GFP_NOMEMALLOC.
     if (gfp & __GFP_MEMALLOC && !(gfp & __GFP_NOMEMALLOC)) {
@@ -1199,7 +1277,10 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       // Linux would loop here forever; with nothing left to reclaim or kill, the machine is
       // deadlocked: mm/oom_kill.c out_of_memory() panics when no process can be killed.
       this.env.klog.err('Out of memory and no killable processes...');
-      throw this.env.ctx.panic('System is deadlocked on memory', ['out_of_memory', '__alloc_pages_slowpath']);
+      throw this.env.ctx.panic('System is deadlocked on memory', [
+        'out_of_memory',
+        '__alloc_pages_slowpath',
+      ]);
     }
     return this.fail(gfp, order, nid);
   }
@@ -1218,7 +1299,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
    */
   freePages(pfn: Pfn, order: number): void {
     const mm = this.mm;
-    if ((order >>> 0) !== order || order > MAX_PAGE_ORDER) {
+    if (order >>> 0 !== order || order > MAX_PAGE_ORDER) {
       throw new RangeError(`__free_pages: order ${order} is not in 0..${MAX_PAGE_ORDER}`);
     }
     mm.checkPfn(pfn);
@@ -1268,7 +1349,11 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     const slot = mm.node[pfn]! * MAX_NR_ZONES + mm.zone[pfn]!;
     this.stats.pgfree += 1 << order;
     let mt = mm.migratetype(pfn);
-    if (this.pcpOn && this.pcpAllowedOrder(order) && this.pcpHighMax[this.ctx.cpu * this.nrSlots + slot]! > 0) {
+    if (
+      this.pcpOn &&
+      this.pcpAllowedOrder(order) &&
+      this.pcpHighMax[this.ctx.cpu * this.nrSlots + slot]! > 0
+    ) {
       if (mt >= MIGRATE_PCPTYPES) {
         if (mt === MIGRATE_ISOLATE) {
           this.freeOnePage(pfn, slot, order, mt, false);
@@ -1320,7 +1405,11 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   }
 
   /** The pcp state of one CPU for a zone, as /proc/zoneinfo's pagesets print it. */
-  pageset(nid: number, zoneType: number, cpu: number): {
+  pageset(
+    nid: number,
+    zoneType: number,
+    cpu: number,
+  ): {
     count: number;
     high: number;
     batch: number;
@@ -1339,13 +1428,13 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
 
   zoneSnapshot(nid: number, zoneType: number): ZoneSnapshot {
     const slot = nid * MAX_NR_ZONES + zoneType;
-    const w = slot * NR_WMARK;
     const nrFree: number[] = [];
     const nrFreeByType: number[][] = [];
     for (let mt = 0; mt < MIGRATE_TYPES; mt++) nrFreeByType.push([]);
     for (let o = 0; o < NR_PAGE_ORDERS; o++) {
       nrFree.push(this.areaNrFree[slot * NR_PAGE_ORDERS + o]!);
-      for (let mt = 0; mt < MIGRATE_TYPES; mt++) nrFreeByType[mt]!.push(this.areaNrFreeByType[this.listIndex(slot, o, mt)]!);
+      for (let mt = 0; mt < MIGRATE_TYPES; mt++)
+        nrFreeByType[mt]!.push(this.areaNrFreeByType[this.listIndex(slot, o, mt)]!);
     }
     const pageblocksByType = new Array<number>(MIGRATE_TYPES).fill(0);
     const start = this.zoneStart[slot]!;
@@ -1376,7 +1465,9 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       nrReservedHighatomic: this.nrReservedHighatomic[slot]!,
       freePcp: this.pcpPages(nid, zoneType),
       localPcp: this.pcpCount[this.env.ctx.cpu * this.nrSlots + slot]!,
-      lowmemReserve: Array.from(this.lowmemReserve.subarray(slot * MAX_NR_ZONES, (slot + 1) * MAX_NR_ZONES)),
+      lowmemReserve: Array.from(
+        this.lowmemReserve.subarray(slot * MAX_NR_ZONES, (slot + 1) * MAX_NR_ZONES),
+      ),
       nrFree,
       nrFreeByType,
       pageblocksByType,
@@ -1418,19 +1509,29 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
           let n = 0;
           let prev = -1;
           for (let pfn = this.freeHead[li]!; pfn >= 0; pfn = mm.lruNext[pfn]!) {
-            if (mm.lruPrev[pfn] !== prev) problems.push(`free list (${slot},${o},${mt}): broken prev link at ${pfn}`);
+            if (mm.lruPrev[pfn] !== prev)
+              problems.push(`free list (${slot},${o},${mt}): broken prev link at ${pfn}`);
             prev = pfn;
             if (++n > machine.maxPfn) {
               problems.push(`free list (${slot},${o},${mt}) has a cycle`);
               break;
             }
-            if (mm.pageType[pfn] !== PGTY_buddy) problems.push(`pfn ${pfn} on a free list is not PageBuddy`);
-            if (mm.order[pfn] !== o) problems.push(`pfn ${pfn} on the order-${o} list has order ${mm.order[pfn]}`);
-            if (pfn % (1 << o) !== 0) problems.push(`free block ${pfn} is not aligned to order ${o}`);
-            if (pfn < this.zoneStart[slot]! || pfn + (1 << o) > this.zoneEnd[slot]!) problems.push(`free block ${pfn}/${o} is outside its zone`);
-            if (mm.node[pfn]! * MAX_NR_ZONES + mm.zone[pfn]! !== slot) problems.push(`free block ${pfn} has zone/node of another slot`);
-            if (mm.refcount[pfn] !== 0) problems.push(`free block ${pfn} has refcount ${mm.refcount[pfn]}`);
-            if (mm.migratetype(pfn) !== mt) problems.push(`free block ${pfn} on the ${mt} list is in a pageblock of type ${mm.migratetype(pfn)}`);
+            if (mm.pageType[pfn] !== PGTY_buddy)
+              problems.push(`pfn ${pfn} on a free list is not PageBuddy`);
+            if (mm.order[pfn] !== o)
+              problems.push(`pfn ${pfn} on the order-${o} list has order ${mm.order[pfn]}`);
+            if (pfn % (1 << o) !== 0)
+              problems.push(`free block ${pfn} is not aligned to order ${o}`);
+            if (pfn < this.zoneStart[slot]! || pfn + (1 << o) > this.zoneEnd[slot]!)
+              problems.push(`free block ${pfn}/${o} is outside its zone`);
+            if (mm.node[pfn]! * MAX_NR_ZONES + mm.zone[pfn]! !== slot)
+              problems.push(`free block ${pfn} has zone/node of another slot`);
+            if (mm.refcount[pfn] !== 0)
+              problems.push(`free block ${pfn} has refcount ${mm.refcount[pfn]}`);
+            if (mm.migratetype(pfn) !== mt)
+              problems.push(
+                `free block ${pfn} on the ${mt} list is in a pageblock of type ${mm.migratetype(pfn)}`,
+              );
             if (o < MAX_PAGE_ORDER) {
               const buddy = pfn ^ (1 << o);
               if (this.isBuddyOf(buddy, slot, o)) {
@@ -1442,17 +1543,29 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
             }
             claim(pfn, 1 << o, 1, 'free');
           }
-          if (n !== this.areaNrFreeByType[li]) problems.push(`nr_free of (${slot},${o},${mt}) is ${this.areaNrFreeByType[li]} but the list has ${n}`);
+          if (n !== this.areaNrFreeByType[li])
+            problems.push(
+              `nr_free of (${slot},${o},${mt}) is ${this.areaNrFreeByType[li]} but the list has ${n}`,
+            );
           blocks += n;
           pages += n << o;
           byType[mt]! += n << o;
         }
-        if (blocks !== this.areaNrFree[slot * NR_PAGE_ORDERS + o]) problems.push(`free_area[${o}].nr_free of slot ${slot} is ${this.areaNrFree[slot * NR_PAGE_ORDERS + o]} but lists hold ${blocks}`);
+        if (blocks !== this.areaNrFree[slot * NR_PAGE_ORDERS + o])
+          problems.push(
+            `free_area[${o}].nr_free of slot ${slot} is ${this.areaNrFree[slot * NR_PAGE_ORDERS + o]} but lists hold ${blocks}`,
+          );
       }
       for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
-        if (byType[mt] !== this.freePagesByType[slot * MIGRATE_TYPES + mt]) problems.push(`free pages of type ${mt} in slot ${slot}: counter ${this.freePagesByType[slot * MIGRATE_TYPES + mt]}, lists ${byType[mt]}`);
+        if (byType[mt] !== this.freePagesByType[slot * MIGRATE_TYPES + mt])
+          problems.push(
+            `free pages of type ${mt} in slot ${slot}: counter ${this.freePagesByType[slot * MIGRATE_TYPES + mt]}, lists ${byType[mt]}`,
+          );
       }
-      if (pages - byType[MIGRATE_ISOLATE]! !== this.nrFree[slot]) problems.push(`NR_FREE_PAGES of slot ${slot} is ${this.nrFree[slot]} but lists hold ${pages}`);
+      if (pages - byType[MIGRATE_ISOLATE]! !== this.nrFree[slot])
+        problems.push(
+          `NR_FREE_PAGES of slot ${slot} is ${this.nrFree[slot]} but lists hold ${pages}`,
+        );
     }
     for (let cpu = 0; cpu < this.nrCpus; cpu++) {
       for (let slot = 0; slot < this.nrSlots; slot++) {
@@ -1461,18 +1574,27 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         for (let pi = 0; pi < this.nrPcpLists; pi++) {
           const o = this.pindexToOrder(pi);
           let n = 0;
-          for (let pfn = this.pcpHead[p * this.nrPcpLists + pi]!; pfn >= 0; pfn = mm.lruNext[pfn]!) {
+          for (
+            let pfn = this.pcpHead[p * this.nrPcpLists + pi]!;
+            pfn >= 0;
+            pfn = mm.lruNext[pfn]!
+          ) {
             if (++n > machine.maxPfn) {
               problems.push(`pcp list (${cpu},${slot},${pi}) has a cycle`);
               break;
             }
-            if (mm.refcount[pfn] !== 0 || mm.pageType[pfn] !== PGTY_NONE) problems.push(`pcp page ${pfn} is in use or typed`);
-            if (mm.node[pfn]! * MAX_NR_ZONES + mm.zone[pfn]! !== slot) problems.push(`pcp page ${pfn} belongs to another zone`);
+            if (mm.refcount[pfn] !== 0 || mm.pageType[pfn] !== PGTY_NONE)
+              problems.push(`pcp page ${pfn} is in use or typed`);
+            if (mm.node[pfn]! * MAX_NR_ZONES + mm.zone[pfn]! !== slot)
+              problems.push(`pcp page ${pfn} belongs to another zone`);
             claim(pfn, 1 << o, 2, 'pcp');
             pages += 1 << o;
           }
         }
-        if (pages !== this.pcpCount[p]) problems.push(`pcp count of cpu ${cpu} slot ${slot} is ${this.pcpCount[p]} but lists hold ${pages}`);
+        if (pages !== this.pcpCount[p])
+          problems.push(
+            `pcp count of cpu ${cpu} slot ${slot} is ${this.pcpCount[p]} but lists hold ${pages}`,
+          );
       }
     }
     for (let pfn = 0; pfn < machine.maxPfn; pfn++) {
@@ -1482,16 +1604,22 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       }
     }
     for (let pfn = 0; pfn < machine.maxPfn; pfn++) {
-      if (state[pfn] === 0 && mm.refcount[pfn]! > 0) claim(pfn, 1 << mm.order[pfn]!, 3, 'allocated');
+      if (state[pfn] === 0 && mm.refcount[pfn]! > 0)
+        claim(pfn, 1 << mm.order[pfn]!, 3, 'allocated');
     }
     for (let pfn = 0; pfn < machine.maxPfn; pfn++) {
-      if (state[pfn] === 0) problems.push(`pfn ${pfn} is neither free, cached, allocated nor reserved (lost)`);
+      if (state[pfn] === 0)
+        problems.push(`pfn ${pfn} is neither free, cached, allocated nor reserved (lost)`);
       if (problems.length > 50) break;
     }
     for (let slot = 0; slot < this.nrSlots; slot++) {
       let managed = 0;
-      for (let pfn = this.zoneStart[slot]!; pfn < this.zoneEnd[slot]!; pfn++) if (state[pfn]! >= 1 && state[pfn]! <= 3) managed++;
-      if (managed !== this.managed[slot]) problems.push(`slot ${slot}: managed ${this.managed[slot]} but ${managed} pages are free, cached or allocated`);
+      for (let pfn = this.zoneStart[slot]!; pfn < this.zoneEnd[slot]!; pfn++)
+        if (state[pfn]! >= 1 && state[pfn]! <= 3) managed++;
+      if (managed !== this.managed[slot])
+        problems.push(
+          `slot ${slot}: managed ${this.managed[slot]} but ${managed} pages are free, cached or allocated`,
+        );
     }
     return problems;
   }
@@ -1502,7 +1630,7 @@ function isMergeable(mt: number): boolean {
 }
 
 function clamp(v: number, lo: number, hi: number): number {
-  return v < lo ? lo : v > hi ? hi : v;
+  return Math.min(Math.max(v, lo), hi);
 }
 
 /** zone_batchsize() */
@@ -1518,18 +1646,38 @@ function validateOptions(o: Required<BuddyOptions>): void {
   if (o.minFreeKbytes !== -1 && (!Number.isSafeInteger(o.minFreeKbytes) || o.minFreeKbytes < 0)) {
     throw new RangeError(`minFreeKbytes ${o.minFreeKbytes}: expected a whole number of kB >= 0`);
   }
-  if (!Number.isInteger(o.watermarkScaleFactor) || o.watermarkScaleFactor < 1 || o.watermarkScaleFactor > 3000) {
-    throw new RangeError(`watermarkScaleFactor ${o.watermarkScaleFactor}: expected 1..3000 (vm.watermark_scale_factor)`);
+  if (
+    !Number.isInteger(o.watermarkScaleFactor) ||
+    o.watermarkScaleFactor < 1 ||
+    o.watermarkScaleFactor > 3000
+  ) {
+    throw new RangeError(
+      `watermarkScaleFactor ${o.watermarkScaleFactor}: expected 1..3000 (vm.watermark_scale_factor)`,
+    );
   }
-  if (o.lowmemReserveRatio.length !== MAX_NR_ZONES || o.lowmemReserveRatio.some((r) => !Number.isInteger(r) || r < 0)) {
-    throw new RangeError(`lowmemReserveRatio: expected ${MAX_NR_ZONES} whole numbers >= 0 (DMA DMA32 Normal Movable Device)`);
+  if (
+    o.lowmemReserveRatio.length !== MAX_NR_ZONES ||
+    o.lowmemReserveRatio.some((r) => !Number.isInteger(r) || r < 0)
+  ) {
+    throw new RangeError(
+      `lowmemReserveRatio: expected ${MAX_NR_ZONES} whole numbers >= 0 (DMA DMA32 Normal Movable Device)`,
+    );
   }
-  if (!Number.isInteger(o.percpuPagelistHighFraction) || (o.percpuPagelistHighFraction !== 0 && o.percpuPagelistHighFraction < MIN_PERCPU_PAGELIST_HIGH_FRACTION)) {
-    throw new RangeError(`percpuPagelistHighFraction ${o.percpuPagelistHighFraction}: expected 0 or >= ${MIN_PERCPU_PAGELIST_HIGH_FRACTION}`);
+  if (
+    !Number.isInteger(o.percpuPagelistHighFraction) ||
+    (o.percpuPagelistHighFraction !== 0 &&
+      o.percpuPagelistHighFraction < MIN_PERCPU_PAGELIST_HIGH_FRACTION)
+  ) {
+    throw new RangeError(
+      `percpuPagelistHighFraction ${o.percpuPagelistHighFraction}: expected 0 or >= ${MIN_PERCPU_PAGELIST_HIGH_FRACTION}`,
+    );
   }
 }
 
 /** Build a buddy allocator (boots it: frees all memory into the zones). */
-export function createBuddyAllocator(env: PageAllocatorEnv, options?: BuddyOptions): BuddyAllocator {
+export function createBuddyAllocator(
+  env: PageAllocatorEnv,
+  options?: BuddyOptions,
+): BuddyAllocator {
   return new BuddyAllocator(env, options);
 }

@@ -6,13 +6,13 @@
 import {
   ExecContext,
   Klog,
-  MemMap,
   MAX_PAGE_ORDER,
+  MemMap,
   PAGE_SIZE,
+  type Pfn,
   PG_reserved,
   PhysicalMemory,
   SimClock,
-  type Pfn,
 } from '@mmsim/core';
 import {
   createMachine,
@@ -107,7 +107,8 @@ export function freeRanges(machine: Machine): ZoneRange[] {
       const end = r.endPfn;
       for (const res of reserved) {
         if (res.endPfn <= start || res.startPfn >= end) continue;
-        if (res.startPfn > start) out.push({ startPfn: start, endPfn: res.startPfn, nid: z.nid, zoneType: z.type });
+        if (res.startPfn > start)
+          out.push({ startPfn: start, endPfn: res.startPfn, nid: z.nid, zoneType: z.type });
         start = Math.max(start, res.endPfn);
         if (start >= end) break;
       }

@@ -5,6 +5,7 @@
  */
 import {
   formatGfpMode,
+  type Gfp,
   HZ,
   KERN_ALERT,
   KERN_WARNING,
@@ -12,7 +13,6 @@ import {
   MIGRATE_TYPES,
   MIGRATETYPE_LETTERS,
   NR_PAGE_ORDERS,
-  type Gfp,
   type Pfn,
 } from '@mmsim/core';
 import type { PageAllocatorEnv, ZoneReporting } from './api.js';

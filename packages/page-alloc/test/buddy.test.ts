@@ -69,9 +69,22 @@ describe('watermarks, lowmem_reserve and pcp sizes match the live 6.18 zoneinfo'
   });
 
   it('sizes the per-CPU lists as zone_batchsize()/zone_highsize() do', () => {
-    expect(buddy.pageset(0, ZONE_DMA, 0)).toMatchObject({ batch: 1, highMin: 31, highMax: 240, high: 0 });
-    expect(buddy.pageset(0, ZONE_DMA32, 1)).toMatchObject({ batch: 63, highMin: 6435, highMax: 48307 });
-    expect(buddy.pageset(0, ZONE_NORMAL, 0)).toMatchObject({ batch: 63, highMin: 4092, highMax: 30720 });
+    expect(buddy.pageset(0, ZONE_DMA, 0)).toMatchObject({
+      batch: 1,
+      highMin: 31,
+      highMax: 240,
+      high: 0,
+    });
+    expect(buddy.pageset(0, ZONE_DMA32, 1)).toMatchObject({
+      batch: 63,
+      highMin: 6435,
+      highMax: 48307,
+    });
+    expect(buddy.pageset(0, ZONE_NORMAL, 0)).toMatchObject({
+      batch: 63,
+      highMin: 4092,
+      highMax: 30720,
+    });
   });
 
   it('counts pageblocks of RAM per zone as /proc/pagetypeinfo does, all Movable after boot', () => {
@@ -171,7 +184,10 @@ describe('free merges with the buddy at pfn ^ (1 << order) (__free_one_page())',
     }
     for (const [pfn, order] of held.reverse()) buddy.freePages(pfn, order);
     buddy.drain();
-    expect([buddy.zoneSnapshot(0, ZONE_DMA).nrFree, buddy.zoneSnapshot(0, ZONE_DMA32).nrFree]).toEqual(boot);
+    expect([
+      buddy.zoneSnapshot(0, ZONE_DMA).nrFree,
+      buddy.zoneSnapshot(0, ZONE_DMA32).nrFree,
+    ]).toEqual(boot);
     expect(buddy.verify()).toEqual([]);
   });
 });
@@ -179,7 +195,13 @@ describe('free merges with the buddy at pfn ^ (1 << order) (__free_one_page())',
 describe('per-CPU page lists', () => {
   it('fills an empty list with a batch (nr_pcp_alloc) and serves the next request from it', () => {
     const { buddy } = tiny();
-    expect(buddy.pageset(0, ZONE_DMA32, 0)).toMatchObject({ count: 0, batch: 3, high: 0, highMin: 748, highMax: 1536 });
+    expect(buddy.pageset(0, ZONE_DMA32, 0)).toMatchObject({
+      count: 0,
+      batch: 3,
+      high: 0,
+      highMin: 748,
+      highMax: 1536,
+    });
     const a = buddy.allocPages(GFP_KERNEL, 0);
     // batch 3 << alloc_factor 0 = 3 blocks pulled in physical order; one handed out.
     expect(a).toBe(4096);
@@ -300,7 +322,9 @@ describe('misuse gets the Linux report and corrupts nothing', () => {
   it('order > MAX_PAGE_ORDER: WARN once, NO_PAGE', () => {
     const { env, buddy } = tiny();
     expect(buddy.allocPages(GFP_KERNEL, 11)).toBe(NO_PAGE);
-    expect(env.klog.grep('WARNING: CPU: 0 PID: 0 at mm/page_alloc.c:4832 __alloc_pages_noprof').length).toBe(1);
+    expect(
+      env.klog.grep('WARNING: CPU: 0 PID: 0 at mm/page_alloc.c:4832 __alloc_pages_noprof').length,
+    ).toBe(1);
     expect(buddy.allocPages(GFP_KERNEL, 11)).toBe(NO_PAGE);
     expect(env.klog.grep('WARNING:').length).toBe(1);
   });
@@ -311,7 +335,9 @@ describe('misuse gets the Linux report and corrupts nothing', () => {
     buddy.freePages(p, 2);
     const free = buddy.nrFreePages();
     expect(() => buddy.freePages(p, 2)).toThrow(KernelOops);
-    expect(env.klog.grep('page dumped because: VM_BUG_ON_PAGE(page_ref_count(page) == 0)').length).toBe(1);
+    expect(
+      env.klog.grep('page dumped because: VM_BUG_ON_PAGE(page_ref_count(page) == 0)').length,
+    ).toBe(1);
     expect(env.klog.grep('kernel BUG at include/linux/mm.h:1140!').length).toBe(1);
     expect(buddy.nrFreePages()).toBe(free);
     expect(buddy.verify()).toEqual([]);
@@ -322,7 +348,9 @@ describe('misuse gets the Linux report and corrupts nothing', () => {
     const free = buddy.nrFreePages();
     buddy.freePages(0, 0); // pfn 0 is the firmware page
     expect(env.klog.records()[0]!.text).toBe('BUG: Bad page state in process swapper/0  pfn:00000');
-    expect(env.klog.grep('page dumped because: PAGE_FLAGS_CHECK_AT_FREE flag(s) set').length).toBe(1);
+    expect(env.klog.grep('page dumped because: PAGE_FLAGS_CHECK_AT_FREE flag(s) set').length).toBe(
+      1,
+    );
     expect(buddy.nrFreePages()).toBe(free);
     expect(buddy.verify()).toEqual([]);
   });
@@ -368,7 +396,12 @@ describe('__GFP_ZERO and __GFP_COMP', () => {
 
 describe('NUMA placement', () => {
   it('falls back to the other node when the local one is full, counting numa_miss/foreign', () => {
-    const env = createPageAllocatorEnv({ nodes: [{ memory: '32M', cpus: 1 }, { memory: '32M', cpus: 1 }] });
+    const env = createPageAllocatorEnv({
+      nodes: [
+        { memory: '32M', cpus: 1 },
+        { memory: '32M', cpus: 1 },
+      ],
+    });
     const buddy = createBuddyAllocator(env);
     const got: number[] = [];
     for (;;) {
