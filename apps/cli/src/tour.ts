@@ -38,8 +38,10 @@ export function runTour(out: (line: string) => void, options: TourOptions): void
   const note = (text: string): void => out(`   ${text}`);
 
   section(`1. A machine: ${machine.name}`);
+  const memoryBytes = machine.nodes.reduce((sum, n) => sum + n.memoryBytes, 0);
   note(
-    `${machine.nrNodes} NUMA node(s), ${machine.nrCpus} CPU(s), ${formatSize(machine.totalPages * PAGE_SIZE)} of RAM.`,
+    `${machine.nrNodes} NUMA node(s), ${machine.nrCpus} CPU(s), ${formatSize(memoryBytes)} of memory ` +
+      `(${machine.totalPages} pages of ${PAGE_SIZE} bytes are RAM; firmware keeps the rest).`,
   );
   note('Linux prints its memory layout at boot; ours, from the same rules (x86-64 zones):');
   for (const l of machine.describe()) out(`   ${l}`);

@@ -1,0 +1,87 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// The built binary, run as a person runs it (turbo builds it before this test).
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+describe('mmsim tour (the demo)', () => {
+  it('walks through zones, buddy lists, an allocation, pcp, NUMA and a failure', () => {
+    const out = execFileSync(process.execPath, [CLI], { encoding: 'utf8' });
+    expect(out).toContain('== 1. A machine: server');
+    expect(out).toContain(
+      '2 NUMA node(s), 16 CPU(s), 32 GiB of memory (8388510 pages of 4096 bytes are RAM; firmware keeps the rest).',
+    );
+    expect(out).toContain('  DMA      [mem 0x0000000000001000-0x0000000000ffffff]');
+    expect(out).toContain('Fallback order for Node 1: 1 0 ');
+    expect(out).toMatch(
+      /Node 0, zone {6}DMA {6}2 {6}2 {6}2 {6}2 {6}2 {6}1 {6}1 {6}0 {6}1 {6}1 {6}3 /,
+    );
+    expect(out).toContain('alloc_pages(GFP_KERNEL|__GFP_ZERO, order 4) = pfn 0x100000');
+    expect(out).toContain(
+      'swapper/0: page allocation failure: order:10, mode:0xcc1(GFP_KERNEL|GFP_DMA), nodemask=(null),cpuset=/,mems_allowed=0-1',
+    );
+    expect(out).toContain('the allocator checks its lists: consistent.');
+  });
+
+  it('tours any preset', () => {
+    const r = run('tour', '--machine', 'tiny');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('1 NUMA node(s), 1 CPU(s), 64 MiB of memory (16286 pages');
+    expect(r.stdout).not.toContain('numastat node1');
+  });
+});
+
+describe('mmsim boot', () => {
+  it('prints the zones as JSON with --json', () => {
+    const r = run('boot', '--machine', 'laptop', '--json');
+    expect(r.status).toBe(0);
+    const data = JSON.parse(r.stdout);
+    expect(data.machine).toBe('laptop');
+    expect(data.zones.map((z: { name: string }) => z.name)).toEqual(['DMA', 'DMA32', 'Normal']);
+    const dma = data.zones[0];
+    expect([dma.startPfn, dma.spanned, dma.present]).toEqual([1, 4095, 3998]);
+  });
+
+  it('applies --memory and --cpus overrides', () => {
+    const r = run('boot', '--machine', 'server', '--memory', '8G', '--cpus', '4', '--json');
+    expect(r.status).toBe(0);
+    const data = JSON.parse(r.stdout);
+    expect([data.nodes, data.cpus]).toEqual([2, 4]);
+  });
+});
+
+describe('errors a person can act on', () => {
+  it('an unknown machine: one line naming the known ones, exit 1', () => {
+    const r = run('boot', '--machine', 'mainframe');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(
+      "error: option '-m, --machine <preset>' argument 'mainframe' is invalid. unknown machine 'mainframe' (known: tiny, laptop, server, numa4, big64)",
+    );
+    expect(r.stdout).toBe('');
+  });
+
+  it('an unknown option or command: exit 1 with a hint', () => {
+    const r = run('boot', '--frobnicate');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("error: unknown option '--frobnicate'");
+    expect(run('fly').status).toBe(1);
+  });
+
+  it('a bad size: the validation message, no stack trace', () => {
+    const r = run('boot', '--memory', '12Q');
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^mmsim: .*invalid size '12Q'/);
+  });
+
+  it('--help lists the commands', () => {
+    const r = run('--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Usage: mmsim');
+    expect(r.stdout).toMatch(/tour \[options\]/);
+    expect(r.stdout).toMatch(/boot \[options\]/);
+  });
+});
