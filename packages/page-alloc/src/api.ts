@@ -101,6 +101,10 @@ export interface ZoneSnapshot {
   nrFreeByType: number[][];
   /** Pageblocks per migrate type (/proc/pagetypeinfo "Number of blocks type"). */
   pageblocksByType: number[];
+  /** Free pages in blocks of pageblock_order or larger (zoneinfo nr_free_pages_blocks). */
+  nrFreePagesBlocks: number;
+  /** The per-cpu vmstat fold threshold (zoneinfo "vm stats threshold"). */
+  statThreshold: number;
 }
 
 /** An allocator that can describe its zones (both allocators of this package can). */

@@ -69,7 +69,13 @@ import type {
   ZoneReporting,
   ZoneSnapshot,
 } from './api.js';
-import { freeRanges, memmapInit } from './env.js';
+import {
+  countPageblocks,
+  freePagesInBlocks,
+  freeRanges,
+  memmapInit,
+  vmStatThreshold,
+} from './env.js';
 import { AllocReports } from './report.js';
 
 const FULL = 0xffffffff;
@@ -461,15 +467,7 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
         mt === MIGRATE_MOVABLE ? [...nrFree] : new Array<number>(NR_PAGE_ORDERS).fill(0),
       );
     }
-    const pageblocksByType = new Array<number>(MIGRATE_TYPES).fill(0);
-    const start = this.zoneStart[slot]!;
-    const end = this.zoneEnd[slot]!;
-    // pagetypeinfo_showblockcount_print(): pageblocks from the zone start, aligned down.
-    for (let pfn = start - (start % PAGEBLOCK_NR_PAGES); pfn < end; pfn += PAGEBLOCK_NR_PAGES) {
-      const p = Math.max(pfn, start);
-      if (!machine.isPfnRam(p)) continue;
-      pageblocksByType[this.mm.migratetype(p)]!++;
-    }
+    const pageblocksByType = countPageblocks(this.env, this.zoneStart[slot]!, this.zoneEnd[slot]!);
     const z = machine.zone(nid, zoneType as ZoneType);
     return {
       nid,
@@ -492,6 +490,8 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
       nrFree,
       nrFreeByType,
       pageblocksByType,
+      nrFreePagesBlocks: freePagesInBlocks(nrFree),
+      statThreshold: vmStatThreshold(this.managedPages(nid, zoneType), this.env.machine.nrCpus),
     };
   }
 

@@ -87,7 +87,14 @@ import type {
   ZoneReporting,
   ZoneSnapshot,
 } from './api.js';
-import { forEachBootBlock, freeRanges, memmapInit } from './env.js';
+import {
+  countPageblocks,
+  forEachBootBlock,
+  freePagesInBlocks,
+  freeRanges,
+  memmapInit,
+  vmStatThreshold,
+} from './env.js';
 import { AllocReports } from './report.js';
 
 // mm/internal.h: ALLOC_* flags.
@@ -1252,7 +1259,9 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       // the pcp lists, try again; give up after MAX_RECLAIM_RETRIES rounds without progress,
       // at once with __GFP_NORETRY, and for costly orders unless __GFP_RETRY_MAYFAIL.
       let noProgressLoops = 0;
-      for (let round = 0; round < MAX_RECLAIM_RETRIES * 64; round++) {
+      // Rounds are capped at MAX_RECLAIM_RETRIES even with progress: should_reclaim_retry()
+      // would ask whether reclaimable memory could meet the watermark, which we cannot know.
+      for (let round = 0; round < MAX_RECLAIM_RETRIES; round++) {
         this.stats.allocstall++;
         const progress = this.reclaimHook ? this.reclaimHook(gfp, order) : 0;
         this.drain();
@@ -1436,17 +1445,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       for (let mt = 0; mt < MIGRATE_TYPES; mt++)
         nrFreeByType[mt]!.push(this.areaNrFreeByType[this.listIndex(slot, o, mt)]!);
     }
-    const pageblocksByType = new Array<number>(MIGRATE_TYPES).fill(0);
-    const start = this.zoneStart[slot]!;
-    const end = this.zoneEnd[slot]!;
-    if (end > start) {
-      // pagetypeinfo_showblockcount_print(): pageblocks from the zone start, aligned down.
-      for (let pfn = start - (start % PAGEBLOCK_NR_PAGES); pfn < end; pfn += PAGEBLOCK_NR_PAGES) {
-        const p = Math.max(pfn, start);
-        if (!this.env.machine.isPfnRam(p)) continue;
-        pageblocksByType[this.mm.migratetype(p)]!++;
-      }
-    }
+    const pageblocksByType = countPageblocks(this.env, this.zoneStart[slot]!, this.zoneEnd[slot]!);
     const z = this.env.machine.zone(nid, zoneType as 0);
     return {
       nid,
@@ -1471,6 +1470,8 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       nrFree,
       nrFreeByType,
       pageblocksByType,
+      nrFreePagesBlocks: freePagesInBlocks(nrFree),
+      statThreshold: vmStatThreshold(this.managedPages(nid, zoneType), this.env.machine.nrCpus),
     };
   }
 

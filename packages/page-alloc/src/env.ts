@@ -8,7 +8,11 @@ import {
   Klog,
   MAX_PAGE_ORDER,
   MemMap,
+  MIGRATE_TYPES,
+  PAGE_SHIFT,
   PAGE_SIZE,
+  PAGEBLOCK_NR_PAGES,
+  PAGEBLOCK_ORDER,
   type Pfn,
   PG_reserved,
   PhysicalMemory,
@@ -139,4 +143,36 @@ export function forEachBootBlock(
     free(start, order);
     start += 2 ** order;
   }
+}
+
+/**
+ * pagetypeinfo_showblockcount_print(): the pageblocks of a zone's RAM per migrate type,
+ * walking from the zone start aligned down to a pageblock.
+ */
+export function countPageblocks(env: PageAllocatorEnv, startPfn: Pfn, endPfn: Pfn): number[] {
+  const counts = new Array<number>(MIGRATE_TYPES).fill(0);
+  for (
+    let pfn = startPfn - (startPfn % PAGEBLOCK_NR_PAGES);
+    pfn < endPfn;
+    pfn += PAGEBLOCK_NR_PAGES
+  ) {
+    const p = Math.max(pfn, startPfn);
+    if (!env.machine.isPfnRam(p)) continue;
+    counts[env.memMap.migratetype(p)]!++;
+  }
+  return counts;
+}
+
+/** Free pages in blocks of pageblock_order or more (6.18 zoneinfo: nr_free_pages_blocks). */
+export function freePagesInBlocks(nrFree: readonly number[]): number {
+  let pages = 0;
+  for (let o = PAGEBLOCK_ORDER; o < nrFree.length; o++) pages += (nrFree[o] ?? 0) * 2 ** o;
+  return pages;
+}
+
+/** mm/vmstat.c calculate_normal_threshold(): the per-cpu counter fold threshold of a zone. */
+export function vmStatThreshold(managedPages: number, nrCpus: number): number {
+  const fls = (x: number): number => (x === 0 ? 0 : Math.floor(Math.log2(x)) + 1);
+  const mem = Math.floor(managedPages / 2 ** (27 - PAGE_SHIFT));
+  return Math.min(125, 2 * fls(nrCpus) * (1 + fls(mem)));
 }

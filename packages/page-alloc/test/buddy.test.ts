@@ -1,12 +1,17 @@
 import {
   __GFP_COMP,
+  __GFP_HIGH,
+  __GFP_NOFAIL,
+  __GFP_NORETRY,
   __GFP_NOWARN,
   __GFP_ZERO,
   GFP_ATOMIC,
   GFP_DMA,
   GFP_HIGHUSER_MOVABLE,
   GFP_KERNEL,
+  GFP_NOWAIT,
   KernelOops,
+  KernelPanic,
   MIGRATE_MOVABLE,
   MIGRATE_UNMOVABLE,
   NO_PAGE,
@@ -417,5 +422,91 @@ describe('NUMA placement', () => {
     expect(n1.numa_miss).toBe(got.filter((n) => n === 1).length);
     expect(n0.numa_foreign).toBe(n1.numa_miss);
     expect(n0.numa_hit).toBe(got.filter((n) => n === 0).length);
+  });
+});
+
+describe('zoneinfo numbers beyond the watermarks', () => {
+  it('vm stats threshold and nr_free_pages_blocks as the live zoneinfo computes them', () => {
+    const buddy = createBuddyAllocator(createPageAllocatorEnv(LIVE));
+    expect(buddy.zoneSnapshot(0, ZONE_DMA).statThreshold).toBe(4);
+    expect(buddy.zoneSnapshot(0, ZONE_DMA32).statThreshold).toBe(24);
+    expect(buddy.zoneSnapshot(0, ZONE_NORMAL).statThreshold).toBe(20);
+    const { buddy: t } = tiny();
+    // DMA of tiny: one order-9 and three order-10 blocks = 3584 pages, as the live DMA zone.
+    expect(t.zoneSnapshot(0, ZONE_DMA).nrFreePagesBlocks).toBe(3584);
+  });
+});
+
+describe('the slow path: reclaim, __GFP_HIGH, __GFP_NORETRY, __GFP_NOFAIL', () => {
+  /** Exhaust tiny with GFP_KERNEL: DMA32 ends at min (599), DMA at min + reserve (195 + 48). */
+  function exhausted() {
+    const t = tiny({ pcp: false });
+    const held: number[] = [];
+    for (;;) {
+      const p = t.buddy.allocPages(GFP_KERNEL | __GFP_NOWARN, 0);
+      if (p < 0) break;
+      held.push(p);
+    }
+    expect(t.buddy.zoneSnapshot(0, ZONE_DMA32).free).toBe(599);
+    expect(t.buddy.zoneSnapshot(0, ZONE_DMA).free).toBe(243);
+    return { ...t, held };
+  }
+
+  it('__GFP_HIGH (blocking) may use half of min', () => {
+    const { buddy } = exhausted();
+    let n = 0;
+    while (buddy.allocPages(GFP_KERNEL | __GFP_HIGH | __GFP_NOWARN, 0) >= 0) n++;
+    // DMA32 down to min − min/2 = 300, DMA to 98 + 48.
+    expect(buddy.zoneSnapshot(0, ZONE_DMA32).free).toBe(300);
+    expect(buddy.zoneSnapshot(0, ZONE_DMA).free).toBe(146);
+    expect(n).toBe(299 + 97);
+  });
+
+  it('direct reclaim calls the kernel’s hook, then retries; __GFP_NORETRY gives up after one round', () => {
+    const { buddy, held } = exhausted();
+    let calls = 0;
+    // A shrinker that claims progress but frees nothing: reclaim goes on at most
+    // MAX_RECLAIM_RETRIES (16) rounds, then the request fails.
+    buddy.reclaimHook = () => {
+      calls++;
+      return 1;
+    };
+    expect(buddy.allocPages(GFP_KERNEL | __GFP_NOWARN, 0)).toBe(NO_PAGE);
+    expect(calls).toBe(16);
+    calls = 0;
+    expect(buddy.allocPages(GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN, 0)).toBe(NO_PAGE);
+    expect(calls).toBe(1);
+    // A non-blocking request never reclaims (and without __GFP_HIGH gets no reserve).
+    calls = 0;
+    expect(buddy.allocPages(GFP_NOWAIT, 0)).toBe(NO_PAGE);
+    expect(calls).toBe(0);
+    // A shrinker that gives a page back lets the retry succeed.
+    buddy.reclaimHook = () => {
+      calls++;
+      buddy.freePages(held.pop()!, 0);
+      return 1;
+    };
+    expect(buddy.allocPages(GFP_KERNEL, 0)).toBeGreaterThanOrEqual(0);
+    expect(calls).toBe(1);
+    expect(buddy.stats.allocstall).toBe(18);
+    expect(buddy.verify()).toEqual([]);
+  });
+
+  it('__GFP_NOFAIL falls back to the min reserve, then the deadlocked machine panics', () => {
+    const { env, buddy } = exhausted();
+    let n = 0;
+    expect(() => {
+      for (;;) {
+        buddy.allocPages(GFP_KERNEL | __GFP_NOFAIL, 0);
+        n++;
+      }
+    }).toThrow(KernelPanic);
+    expect(n).toBe(299 + 97);
+    expect(env.klog.grep('Out of memory and no killable processes...').length).toBe(1);
+    expect(
+      env.klog
+        .records()
+        .filter((r) => r.text === 'Kernel panic - not syncing: System is deadlocked on memory'),
+    ).toHaveLength(1);
   });
 });
