@@ -34,6 +34,7 @@
  * compaction, the OOM killer, CMA, memory hotplug and isolation, page shuffling.
  */
 import {
+  __GFP_BITS_MASK,
   __GFP_COMP,
   __GFP_DIRECT_RECLAIM,
   __GFP_HIGH,
@@ -48,6 +49,7 @@ import {
   __GFP_ZERO,
   assertGfp,
   GFP_ZONE_BUG_LOCATION,
+  GFP_ZONEMASK,
   type Gfp,
   gfpMigratetype,
   gfpZone,
@@ -123,6 +125,19 @@ const NR_LOWORDER_PCP_LISTS = MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1);
 /** mm/page_alloc.c: MIN_PERCPU_PAGELIST_HIGH_FRACTION. */
 const MIN_PERCPU_PAGELIST_HIGH_FRACTION = 8;
 
+/** Offsets of the per_cpu_pages scalars in BuddyAllocator.pcp (8 per cpu and zone). */
+const PCP_COUNT = 0;
+const PCP_HIGH = 1;
+const PCP_HIGH_MIN = 2;
+const PCP_HIGH_MAX = 3;
+const PCP_BATCH = 4;
+const PCP_FREE_COUNT = 5;
+const PCP_ALLOC_FACTOR = 6;
+const PCP_FLAGS = 7;
+
+/** include/linux/gfp.h GFP_ZONE_BAD: the zone-modifier combinations that are a BUG. */
+const GFP_ZONE_BAD_BITS = 0xe8e8;
+
 const NR_WMARK = 4;
 const WMARK_MIN = 0;
 const WMARK_LOW = 1;
@@ -184,6 +199,10 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   /** ZONE_BELOW_HIGH */
   private readonly belowHigh: Uint8Array;
   private readonly populated: Uint8Array;
+  /** alloc_flags_nofragment() per preferred zone: ALLOC_NOFRAGMENT or 0. */
+  private readonly noFragment: Int32Array;
+  /** stats.pgalloc, kept in a field for the hot path. */
+  private readonly pgalloc: Float64Array;
 
   // free_area: per (slot, order) count, per (slot, order, mt) list.
   private readonly areaNrFree: Int32Array;
@@ -192,14 +211,11 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   private readonly freeTail: Int32Array;
 
   // per_cpu_pages per (cpu, slot).
-  private readonly pcpCount: Int32Array;
-  private readonly pcpHigh: Int32Array;
-  private readonly pcpHighMin: Int32Array;
-  private readonly pcpHighMax: Int32Array;
-  private readonly pcpBatch: Int32Array;
-  private readonly pcpFreeCount: Int32Array;
-  private readonly pcpAllocFactor: Int32Array;
-  private readonly pcpFlags: Int32Array;
+  /**
+   * per_cpu_pages scalars per (cpu, slot), 8 Int32s each: count, high, high_min, high_max,
+   * batch, free_count, alloc_factor, flags — one array so the hot path loads one base.
+   */
+  private readonly pcp: Int32Array;
   private readonly pcpHead: Int32Array;
   private readonly pcpTail: Int32Array;
 
@@ -251,25 +267,20 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     this.lowmemReserve = new Int32Array(S * MAX_NR_ZONES);
     this.belowHigh = new Uint8Array(S);
     this.populated = new Uint8Array(S);
+    this.noFragment = new Int32Array(S);
+    this.pgalloc = new Float64Array(S);
     this.areaNrFree = new Int32Array(S * NR_PAGE_ORDERS);
     this.areaNrFreeByType = new Int32Array(S * NR_PAGE_ORDERS * MIGRATE_TYPES);
     this.freeHead = new Int32Array(S * NR_PAGE_ORDERS * MIGRATE_TYPES).fill(-1);
     this.freeTail = new Int32Array(S * NR_PAGE_ORDERS * MIGRATE_TYPES).fill(-1);
     const P = this.nrCpus * S;
-    this.pcpCount = new Int32Array(P);
-    this.pcpHigh = new Int32Array(P);
-    this.pcpHighMin = new Int32Array(P);
-    this.pcpHighMax = new Int32Array(P);
-    this.pcpBatch = new Int32Array(P);
-    this.pcpFreeCount = new Int32Array(P);
-    this.pcpAllocFactor = new Int32Array(P);
-    this.pcpFlags = new Int32Array(P);
+    this.pcp = new Int32Array(P * 8);
     this.pcpHead = new Int32Array(P * this.nrPcpLists).fill(-1);
     this.pcpTail = new Int32Array(P * this.nrPcpLists).fill(-1);
     this.cpuNode = new Int32Array(this.nrCpus);
     for (let cpu = 0; cpu < this.nrCpus; cpu++) this.cpuNode[cpu] = machine.cpuToNode(cpu);
     this.stats = {
-      pgalloc: new Float64Array(S),
+      pgalloc: this.pgalloc,
       pgfree: 0,
       allocFail: 0,
       allocstall: 0,
@@ -287,6 +298,14 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     }
     this.zonelistFallback = [];
     this.zonelistThisNode = [];
+    // alloc_flags_nofragment(): avoid fragmenting when the preferred zone is Normal and a
+    // DMA32 zone lies below it (on one node, or populated on this node).
+    for (let slot = 0; slot < S; slot++) {
+      if (slot % MAX_NR_ZONES !== ZONE_NORMAL) continue;
+      if (this.nrNodes === 1 || this.populated[slot - ZONE_NORMAL + ZONE_DMA32]) {
+        this.noFragment[slot] = ALLOC_NOFRAGMENT;
+      }
+    }
     this.buildZonelists();
     this.boot();
   }
@@ -466,10 +485,10 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       }
       for (let cpu = 0; cpu < this.nrCpus; cpu++) {
         const p = cpu * this.nrSlots + slot;
-        this.pcpBatch[p] = batch;
-        this.pcpHighMin[p] = highMin;
-        this.pcpHighMax[p] = highMax;
-        this.pcpHigh[p] = 0;
+        this.pcp[(p << 3) + PCP_BATCH] = batch;
+        this.pcp[(p << 3) + PCP_HIGH_MIN] = highMin;
+        this.pcp[(p << 3) + PCP_HIGH_MAX] = highMax;
+        this.pcp[(p << 3) + PCP_HIGH] = 0;
       }
     }
   }
@@ -767,21 +786,21 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
 
   /** nr_pcp_alloc(): how many blocks to pull from the zone into an empty pcp list. */
   private nrPcpAlloc(p: number, slot: number, order: number): number {
-    const baseBatch = this.pcpBatch[p]!;
-    const highMin = this.pcpHighMin[p]!;
-    const highMax = this.pcpHighMax[p]!;
-    let high = clamp(this.pcpHigh[p]!, highMin, highMax);
-    this.pcpHigh[p] = high;
+    const baseBatch = this.pcp[(p << 3) + PCP_BATCH]!;
+    const highMin = this.pcp[(p << 3) + PCP_HIGH_MIN]!;
+    const highMax = this.pcp[(p << 3) + PCP_HIGH_MAX]!;
+    let high = clamp(this.pcp[(p << 3) + PCP_HIGH]!, highMin, highMax);
+    this.pcp[(p << 3) + PCP_HIGH] = high;
     if (high < baseBatch) return 1;
-    let batch = order ? baseBatch : baseBatch << this.pcpAllocFactor[p]!;
+    let batch = order ? baseBatch : baseBatch << this.pcp[(p << 3) + PCP_ALLOC_FACTOR]!;
     if (highMin !== highMax && !this.belowHigh[slot]) {
       high = Math.min(high + batch, highMax);
-      this.pcpHigh[p] = high;
+      this.pcp[(p << 3) + PCP_HIGH] = high;
     }
     if (!order) {
-      const maxNrAlloc = Math.max(high - this.pcpCount[p]! - baseBatch, baseBatch);
-      if (batch <= maxNrAlloc && this.pcpAllocFactor[p]! < PCP_BATCH_SCALE_MAX)
-        this.pcpAllocFactor[p]!++;
+      const maxNrAlloc = Math.max(high - this.pcp[(p << 3) + PCP_COUNT]! - baseBatch, baseBatch);
+      if (batch <= maxNrAlloc && this.pcp[(p << 3) + PCP_ALLOC_FACTOR]! < PCP_BATCH_SCALE_MAX)
+        this.pcp[(p << 3) + PCP_ALLOC_FACTOR]!++;
       batch = Math.min(batch, maxNrAlloc);
     }
     if (batch > 1) batch = Math.max(batch >> order, 2);
@@ -792,7 +811,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   private rmqueuePcplist(slot: number, order: number, mt: number, allocFlags: number): Pfn {
     const mm = this.mm;
     const p = this.ctx.cpu * this.nrSlots + slot;
-    this.pcpFreeCount[p]! >>= 1;
+    this.pcp[(p << 3) + PCP_FREE_COUNT]! >>= 1;
     const li = p * this.nrPcpLists + this.orderToPindex(mt, order);
     let pfn = this.pcpHead[li]!;
     if (pfn < 0) {
@@ -811,7 +830,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         mm.order[b] = order;
         got++;
       }
-      this.pcpCount[p]! += got << order;
+      this.pcp[(p << 3) + PCP_COUNT]! += got << order;
       pfn = this.pcpHead[li]!;
       if (pfn < 0) return NO_PAGE;
     }
@@ -819,14 +838,14 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     this.pcpHead[li] = next;
     if (next >= 0) mm.lruPrev[next] = -1;
     else this.pcpTail[li] = -1;
-    this.pcpCount[p]! -= 1 << order;
+    this.pcp[(p << 3) + PCP_COUNT]! -= 1 << order;
     return pfn;
   }
 
   /** free_pcppages_bulk(): give `count` pages back to the zone, round-robin over the lists. */
   private freePcppagesBulk(p: number, slot: number, count: number, pindex: number): void {
     const mm = this.mm;
-    count = Math.min(this.pcpCount[p]!, count);
+    count = Math.min(this.pcp[(p << 3) + PCP_COUNT]!, count);
     pindex = pindex - 1;
     const base = p * this.nrPcpLists;
     while (count > 0) {
@@ -845,7 +864,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         if (prev >= 0) mm.lruNext[prev] = -1;
         else this.pcpHead[li] = -1;
         count -= nr;
-        this.pcpCount[p]! -= nr;
+        this.pcp[(p << 3) + PCP_COUNT]! -= nr;
         this.freeOnePage(pfn, slot, order, mm.migratetype(pfn), false);
       } while (count > 0 && this.pcpHead[li]! >= 0);
     }
@@ -853,39 +872,40 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
 
   /** nr_pcp_high() */
   private nrPcpHigh(p: number, slot: number, batch: number, freeHigh: boolean): number {
-    const highMin = this.pcpHighMin[p]!;
-    const highMax = this.pcpHighMax[p]!;
-    let high = clamp(this.pcpHigh[p]!, highMin, highMax);
-    this.pcpHigh[p] = high;
+    const highMin = this.pcp[(p << 3) + PCP_HIGH_MIN]!;
+    const highMax = this.pcp[(p << 3) + PCP_HIGH_MAX]!;
+    let high = clamp(this.pcp[(p << 3) + PCP_HIGH]!, highMin, highMax);
+    this.pcp[(p << 3) + PCP_HIGH] = high;
     if (!high) return 0;
     if (freeHigh) {
-      this.pcpHigh[p] = Math.max(high - (batch << PCP_BATCH_SCALE_MAX), highMin);
+      this.pcp[(p << 3) + PCP_HIGH] = Math.max(high - (batch << PCP_BATCH_SCALE_MAX), highMin);
       return 0;
     }
     if (highMin === highMax) return high;
     if (this.belowHigh[slot]) {
-      const freeCount = Math.max(this.pcpFreeCount[p]!, batch);
-      this.pcpHigh[p] = Math.max(high - freeCount, highMin);
-      high = Math.max(this.pcpCount[p]!, highMin);
-    } else if (this.pcpCount[p]! >= high) {
-      const needHigh = this.pcpFreeCount[p]! + batch;
-      if (this.pcpHigh[p]! < needHigh) this.pcpHigh[p] = clamp(needHigh, highMin, highMax);
+      const freeCount = Math.max(this.pcp[(p << 3) + PCP_FREE_COUNT]!, batch);
+      this.pcp[(p << 3) + PCP_HIGH] = Math.max(high - freeCount, highMin);
+      high = Math.max(this.pcp[(p << 3) + PCP_COUNT]!, highMin);
+    } else if (this.pcp[(p << 3) + PCP_COUNT]! >= high) {
+      const needHigh = this.pcp[(p << 3) + PCP_FREE_COUNT]! + batch;
+      if (this.pcp[(p << 3) + PCP_HIGH]! < needHigh)
+        this.pcp[(p << 3) + PCP_HIGH] = clamp(needHigh, highMin, highMax);
     }
     return high;
   }
 
   /** nr_pcp_free() */
   private nrPcpFree(p: number, batch: number, high: number, freeHigh: boolean): number {
-    if (freeHigh) return Math.min(this.pcpCount[p]!, batch << PCP_BATCH_SCALE_MAX);
+    if (freeHigh) return Math.min(this.pcp[(p << 3) + PCP_COUNT]!, batch << PCP_BATCH_SCALE_MAX);
     if (high < batch) return 1;
-    return clamp(this.pcpFreeCount[p]!, batch, high - batch);
+    return clamp(this.pcp[(p << 3) + PCP_FREE_COUNT]!, batch, high - batch);
   }
 
   /** free_unref_page_commit(): onto this CPU's list; drain a batch past `high`. */
   private freeUnrefPageCommit(pfn: Pfn, slot: number, mt: number, order: number): void {
     const mm = this.mm;
     const p = this.ctx.cpu * this.nrSlots + slot;
-    this.pcpAllocFactor[p]! >>= 1;
+    this.pcp[(p << 3) + PCP_ALLOC_FACTOR]! >>= 1;
     const pindex = this.orderToPindex(mt, order);
     const li = p * this.nrPcpLists + pindex;
     const h = this.pcpHead[li]!;
@@ -895,21 +915,23 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     else this.pcpTail[li] = pfn;
     this.pcpHead[li] = pfn;
     mm.order[pfn] = order;
-    this.pcpCount[p]! += 1 << order;
-    const batch = this.pcpBatch[p]!;
+    this.pcp[(p << 3) + PCP_COUNT]! += 1 << order;
+    const batch = this.pcp[(p << 3) + PCP_BATCH]!;
     let freeHigh = false;
     if (order && order <= PAGE_ALLOC_COSTLY_ORDER) {
       freeHigh =
-        this.pcpFreeCount[p]! >= batch &&
-        (this.pcpFlags[p]! & PCPF_PREV_FREE_HIGH_ORDER) !== 0 &&
-        (!(this.pcpFlags[p]! & PCPF_FREE_HIGH_BATCH) || this.pcpCount[p]! >= batch);
-      this.pcpFlags[p]! |= PCPF_PREV_FREE_HIGH_ORDER;
-    } else if (this.pcpFlags[p]! & PCPF_PREV_FREE_HIGH_ORDER) {
-      this.pcpFlags[p]! &= ~PCPF_PREV_FREE_HIGH_ORDER;
+        this.pcp[(p << 3) + PCP_FREE_COUNT]! >= batch &&
+        (this.pcp[(p << 3) + PCP_FLAGS]! & PCPF_PREV_FREE_HIGH_ORDER) !== 0 &&
+        (!(this.pcp[(p << 3) + PCP_FLAGS]! & PCPF_FREE_HIGH_BATCH) ||
+          this.pcp[(p << 3) + PCP_COUNT]! >= batch);
+      this.pcp[(p << 3) + PCP_FLAGS]! |= PCPF_PREV_FREE_HIGH_ORDER;
+    } else if (this.pcp[(p << 3) + PCP_FLAGS]! & PCPF_PREV_FREE_HIGH_ORDER) {
+      this.pcp[(p << 3) + PCP_FLAGS]! &= ~PCPF_PREV_FREE_HIGH_ORDER;
     }
-    if (this.pcpFreeCount[p]! < batch << PCP_BATCH_SCALE_MAX) this.pcpFreeCount[p]! += 1 << order;
+    if (this.pcp[(p << 3) + PCP_FREE_COUNT]! < batch << PCP_BATCH_SCALE_MAX)
+      this.pcp[(p << 3) + PCP_FREE_COUNT]! += 1 << order;
     const high = this.nrPcpHigh(p, slot, batch, freeHigh);
-    if (this.pcpCount[p]! >= high) {
+    if (this.pcp[(p << 3) + PCP_COUNT]! >= high) {
       this.freePcppagesBulk(p, slot, this.nrPcpFree(p, batch, high, freeHigh), pindex);
       if (
         this.belowHigh[slot] &&
@@ -1061,7 +1083,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         }
         if (pfn < 0) pfn = this.rmqueueBuddy(slot, order, allocFlags, mt);
         if (pfn >= 0) {
-          this.stats.pgalloc[slot]! += 1 << order;
+          this.pgalloc[slot]! += 1 << order;
           this.numaStat.zoneStatistics(preferred, slot, this.cpuNode[this.ctx.cpu]!, 1);
           this.prepNewPage(pfn, order, gfp);
           if (allocFlags & ALLOC_HIGHATOMIC) this.reserveHighatomicPageblock(pfn, order, slot);
@@ -1159,31 +1181,18 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
    * first pfn of the block or NO_PAGE (-1).
    */
   allocPages(gfp: Gfp, order: number, nid = -1): Pfn {
-    if (order >>> 0 !== order) {
-      throw new RangeError(`alloc_pages: order ${order} is not a whole number >= 0`);
-    }
-    if (gfp >>> 0 !== gfp || gfp > 0x1ffffff) assertGfp(gfp);
-    if (order > MAX_PAGE_ORDER) {
-      // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
-      if (!(gfp & __GFP_NOWARN))
-        this.reports.warnOnce(
-          'page_alloc:order>MAX_PAGE_ORDER',
-          'mm/page_alloc.c:4832 __alloc_pages_noprof',
-        );
-      this.stats.allocFail++;
-      return NO_PAGE;
-    }
-    if (nid !== NUMA_NO_NODE && !(nid >= 0 && nid < this.nrNodes && (nid | 0) === nid)) {
-      throw new RangeError(
-        `alloc_pages_node: node ${nid} does not exist (nodes 0..${this.nrNodes - 1}, or NUMA_NO_NODE -1)`,
-      );
-    }
-    // gfp_zone(): two zone modifiers at once is VM_BUG_ON(GFP_ZONE_BAD) — before might_alloc.
-    if (gfp & 0xf && isGfpZoneBad(gfp)) {
-      throw this.ctx.bug(GFP_ZONE_BUG_LOCATION, [
-        '__alloc_pages_noprof',
-        'alloc_pages_mpol_noprof',
-      ]);
+    // Anything unusual (bad arguments, order > MAX_PAGE_ORDER, two zone modifiers) goes to
+    // allocPagesChecked(), which reports it; keeping this function small lets V8 inline the
+    // hot path's helpers.
+    if (
+      order >>> 0 !== order ||
+      order > MAX_PAGE_ORDER ||
+      gfp >>> 0 !== gfp ||
+      gfp > __GFP_BITS_MASK ||
+      (nid !== NUMA_NO_NODE && !(nid >= 0 && nid < this.nrNodes && (nid | 0) === nid)) ||
+      (GFP_ZONE_BAD_BITS >>> (gfp & GFP_ZONEMASK)) & 1
+    ) {
+      return this.allocPagesChecked(gfp, order, nid);
     }
     if (gfp & __GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
     const cpu = this.ctx.cpu;
@@ -1195,13 +1204,8 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         ? this.zonelistThisNode[nid * MAX_NR_ZONES + highestZone]!
         : this.zonelistFallback[nid * MAX_NR_ZONES + highestZone]!;
     if (zl.length === 0) return this.fail(gfp, order, nid);
-    // alloc_flags_nofragment(): only when the preferred zone is Normal with DMA32 below it.
-    let allocFlags = ALLOC_WMARK_LOW | (gfp & __GFP_KSWAPD_RECLAIM);
     const pz = zl[0]!;
-    if (pz % MAX_NR_ZONES === ZONE_NORMAL) {
-      const dma32 = pz - ZONE_NORMAL + ZONE_DMA32;
-      if (this.nrNodes === 1 || this.populated[dma32]) allocFlags |= ALLOC_NOFRAGMENT;
-    }
+    const allocFlags = ALLOC_WMARK_LOW | (gfp & __GFP_KSWAPD_RECLAIM) | this.noFragment[pz]!;
     if (order <= PAGE_ALLOC_COSTLY_ORDER && this.pcpOn) {
       // The common case of get_page_from_freelist(), step for step: the preferred zone
       // passes its watermark and this CPU's list has a block (rmqueue_pcplist()).
@@ -1209,13 +1213,15 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       const li = p * this.nrPcpLists + MIGRATE_PCPTYPES * order + mt;
       const head = this.pcpHead[li]!;
       if (head >= 0 && this.zoneWatermarkPasses(pz, order, highestZone, allocFlags)) {
-        this.pcpFreeCount[p]! >>= 1;
+        const pcp = this.pcp;
+        const b = p << 3;
+        pcp[b + PCP_FREE_COUNT]! >>= 1;
         const next = this.mm.lruNext[head]!;
         this.pcpHead[li] = next;
         if (next >= 0) this.mm.lruPrev[next] = -1;
         else this.pcpTail[li] = -1;
-        this.pcpCount[p]! -= 1 << order;
-        this.stats.pgalloc[pz]! += 1 << order;
+        pcp[b + PCP_COUNT]! -= 1 << order;
+        this.pgalloc[pz]! += 1 << order;
         this.numaStat.zoneStatistics(pz, pz, this.cpuNode[cpu]!, 1);
         this.prepNewPage(head, order, gfp);
         return head;
@@ -1224,6 +1230,32 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     const pfn = this.getPageFromFreelist(gfp, order, allocFlags, zl, highestZone, mt);
     if (pfn >= 0) return pfn;
     return this.allocPagesSlowpath(gfp, order, zl, highestZone, mt, nid);
+  }
+
+  /** The reports for what allocPages() does not take: JS misuse, WARN, BUG. */
+  private allocPagesChecked(gfp: Gfp, order: number, nid: number): Pfn {
+    if (order >>> 0 !== order) {
+      throw new RangeError(`alloc_pages: order ${order} is not a whole number >= 0`);
+    }
+    assertGfp(gfp);
+    if (nid !== NUMA_NO_NODE && !(nid >= 0 && nid < this.nrNodes && (nid | 0) === nid)) {
+      throw new RangeError(
+        `alloc_pages_node: node ${nid} does not exist (nodes 0..${this.nrNodes - 1}, or NUMA_NO_NODE -1)`,
+      );
+    }
+    if (order > MAX_PAGE_ORDER) {
+      // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
+      if (!(gfp & __GFP_NOWARN)) {
+        this.reports.warnOnce(
+          'page_alloc:order>MAX_PAGE_ORDER',
+          'mm/page_alloc.c:4832 __alloc_pages_noprof',
+        );
+      }
+      this.stats.allocFail++;
+      return NO_PAGE;
+    }
+    // gfp_zone(): two zone modifiers at once is VM_BUG_ON(GFP_ZONE_BAD), before might_alloc.
+    throw this.ctx.bug(GFP_ZONE_BUG_LOCATION, ['__alloc_pages_noprof', 'alloc_pages_mpol_noprof']);
   }
 
   /** __alloc_pages_slowpath() */
@@ -1308,6 +1340,30 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
    */
   freePages(pfn: Pfn, order: number): void {
     const mm = this.mm;
+    // The common case in one test: a valid order, an allocated head with one reference,
+    // not reserved, untyped, unmapped, freed with the order it was allocated with.
+    if (
+      order >>> 0 === order &&
+      pfn >>> 0 === pfn &&
+      pfn < mm.nrPages &&
+      mm.refcount[pfn] === 1 &&
+      mm.order[pfn] === order &&
+      (mm.flags[pfn]! & (1 << PG_reserved)) === 0 &&
+      mm.pageType[pfn] === PGTY_NONE &&
+      mm.mapcount[pfn] === 0
+    ) {
+      mm.refcount[pfn] = 0;
+      mm.flags[pfn] = 0;
+      mm.owner[pfn] = 0;
+      this.freeBlock(pfn, order);
+      return;
+    }
+    this.freePagesChecked(pfn, order);
+  }
+
+  /** __free_pages() for everything but the common case: misuse reports and shared pages. */
+  private freePagesChecked(pfn: Pfn, order: number): void {
+    const mm = this.mm;
     if (order >>> 0 !== order || order > MAX_PAGE_ORDER) {
       throw new RangeError(`__free_pages: order ${order} is not in 0..${MAX_PAGE_ORDER}`);
     }
@@ -1361,7 +1417,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     if (
       this.pcpOn &&
       this.pcpAllowedOrder(order) &&
-      this.pcpHighMax[this.ctx.cpu * this.nrSlots + slot]! > 0
+      this.pcp[((this.ctx.cpu * this.nrSlots + slot) << 3) + PCP_HIGH_MAX]! > 0
     ) {
       if (mt >= MIGRATE_PCPTYPES) {
         if (mt === MIGRATE_ISOLATE) {
@@ -1378,8 +1434,9 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
 
   /** drain_all_pages(): every CPU's pcp lists back to the zones. */
   drain(): void {
-    for (let p = 0; p < this.pcpCount.length; p++) {
-      if (this.pcpCount[p]! > 0) this.freePcppagesBulk(p, p % this.nrSlots, this.pcpCount[p]!, 0);
+    for (let p = 0; p < this.pcp.length >> 3; p++) {
+      if (this.pcp[(p << 3) + PCP_COUNT]! > 0)
+        this.freePcppagesBulk(p, p % this.nrSlots, this.pcp[(p << 3) + PCP_COUNT]!, 0);
     }
   }
 
@@ -1391,7 +1448,8 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       if (nid !== undefined && Math.floor(slot / MAX_NR_ZONES) !== nid) continue;
       if (zoneType !== undefined && slot % MAX_NR_ZONES !== zoneType) continue;
       sum += this.nrFree[slot]!;
-      for (let cpu = 0; cpu < this.nrCpus; cpu++) sum += this.pcpCount[cpu * this.nrSlots + slot]!;
+      for (let cpu = 0; cpu < this.nrCpus; cpu++)
+        sum += this.pcp[((cpu * this.nrSlots + slot) << 3) + PCP_COUNT]!;
     }
     return sum;
   }
@@ -1407,9 +1465,10 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   /** Pages on the pcp lists of one CPU (or all) for a zone. */
   pcpPages(nid: number, zoneType: number, cpu?: number): number {
     const slot = nid * MAX_NR_ZONES + zoneType;
-    if (cpu !== undefined) return this.pcpCount[cpu * this.nrSlots + slot]!;
+    if (cpu !== undefined) return this.pcp[((cpu * this.nrSlots + slot) << 3) + PCP_COUNT]!;
     let sum = 0;
-    for (let c = 0; c < this.nrCpus; c++) sum += this.pcpCount[c * this.nrSlots + slot]!;
+    for (let c = 0; c < this.nrCpus; c++)
+      sum += this.pcp[((c * this.nrSlots + slot) << 3) + PCP_COUNT]!;
     return sum;
   }
 
@@ -1427,11 +1486,11 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   } {
     const p = cpu * this.nrSlots + nid * MAX_NR_ZONES + zoneType;
     return {
-      count: this.pcpCount[p]!,
-      high: this.pcpHigh[p]!,
-      batch: this.pcpBatch[p]!,
-      highMin: this.pcpHighMin[p]!,
-      highMax: this.pcpHighMax[p]!,
+      count: this.pcp[(p << 3) + PCP_COUNT]!,
+      high: this.pcp[(p << 3) + PCP_HIGH]!,
+      batch: this.pcp[(p << 3) + PCP_BATCH]!,
+      highMin: this.pcp[(p << 3) + PCP_HIGH_MIN]!,
+      highMax: this.pcp[(p << 3) + PCP_HIGH_MAX]!,
     };
   }
 
@@ -1463,7 +1522,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       promo: this.wmarkPages(slot, WMARK_PROMO),
       nrReservedHighatomic: this.nrReservedHighatomic[slot]!,
       freePcp: this.pcpPages(nid, zoneType),
-      localPcp: this.pcpCount[this.env.ctx.cpu * this.nrSlots + slot]!,
+      localPcp: this.pcp[((this.env.ctx.cpu * this.nrSlots + slot) << 3) + PCP_COUNT]!,
       lowmemReserve: Array.from(
         this.lowmemReserve.subarray(slot * MAX_NR_ZONES, (slot + 1) * MAX_NR_ZONES),
       ),
@@ -1592,9 +1651,9 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
             pages += 1 << o;
           }
         }
-        if (pages !== this.pcpCount[p])
+        if (pages !== this.pcp[(p << 3) + PCP_COUNT])
           problems.push(
-            `pcp count of cpu ${cpu} slot ${slot} is ${this.pcpCount[p]} but lists hold ${pages}`,
+            `pcp count of cpu ${cpu} slot ${slot} is ${this.pcp[(p << 3) + PCP_COUNT]} but lists hold ${pages}`,
           );
       }
     }
