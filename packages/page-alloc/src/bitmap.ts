@@ -55,7 +55,6 @@ import {
   NR_PAGE_ORDERS,
   NUMA_NO_NODE,
   PAGE_SIZE,
-  PAGEBLOCK_NR_PAGES,
   type Pfn,
   PG_head,
   PG_reserved,

@@ -53,7 +53,6 @@ import {
   type Gfp,
   gfpMigratetype,
   gfpZone,
-  isGfpZoneBad,
   MAX_NR_ZONES,
   MAX_PAGE_ORDER,
   MIGRATE_FALLBACKS,
