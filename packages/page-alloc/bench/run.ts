@@ -33,7 +33,7 @@ function bootMemory(): { ms: number; rssMiB: number; arrayBuffersMiB: number } {
 const boot = bootMemory();
 
 const BATCH = 1000;
-const results: { task: string; 'ns/op': string; samples: number }[] = [];
+const results: { task: string; time: string; samples: number }[] = [];
 
 const pairEnv = createPageAllocatorEnv('laptop');
 const pairBuddy = createBuddyAllocator(pairEnv);
@@ -81,7 +81,7 @@ for (const t of bench.tasks) {
   const meanMs = r?.latency?.mean ?? Number.NaN;
   results.push({
     task: t.name,
-    'ns/op': ((meanMs * 1e6) / BATCH).toFixed(1),
+    time: `${((meanMs * 1e6) / BATCH).toFixed(1)} ns/op`,
     samples: r?.latency?.samplesCount ?? r?.samples?.length ?? 0,
   });
 }
@@ -94,7 +94,7 @@ for (let i = 0; i < 5; i++) {
 bootTimes.sort((a, b) => a - b);
 results.push({
   task: 'boot 64 GiB (median of 5)',
-  'ns/op': (bootTimes[2]! * 1e6).toFixed(0),
+  time: `${bootTimes[2]!.toFixed(0)} ms`,
   samples: 5,
 });
 
