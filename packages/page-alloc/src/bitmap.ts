@@ -35,17 +35,11 @@
  * at most MAX_PAGE_ORDER (as mm/memblock.c __free_pages_memory() cuts a range).
  */
 import {
-  __GFP_BITS_MASK,
-  __GFP_COMP,
   __GFP_DIRECT_RECLAIM,
   __GFP_NOWARN,
   __GFP_THISNODE,
-  __GFP_ZERO,
-  assertGfp,
-  GFP_ZONE_BUG_LOCATION,
   type Gfp,
   gfpZone,
-  isGfpZoneBad,
   MAX_NR_ZONES,
   MAX_ORDER_NR_PAGES,
   MAX_PAGE_ORDER,
@@ -54,13 +48,10 @@ import {
   NO_PAGE,
   NR_PAGE_ORDERS,
   NUMA_NO_NODE,
-  PAGE_SIZE,
   type Pfn,
   PG_head,
   PG_reserved,
   PGTY_NONE,
-  ZONE_NAMES,
-  type ZoneType,
 } from '@mmsim/core';
 import type {
   CheckablePageAllocator,
@@ -69,11 +60,13 @@ import type {
   ZoneSnapshot,
 } from './api.js';
 import {
-  countPageblocks,
-  freePagesInBlocks,
+  buildZonelists,
   freeRanges,
+  isOrdinaryFree,
+  isOrdinaryRequest,
   memmapInit,
-  vmStatThreshold,
+  prepNewPage,
+  zoneSnapshotBase,
 } from './env.js';
 import { AllocReports } from './report.js';
 
@@ -92,7 +85,6 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
 
   private readonly nrSlots: number;
   private readonly reports: AllocReports;
-  private readonly mem: PageAllocatorEnv['memory'];
   private readonly mm: PageAllocatorEnv['memMap'];
 
   // Per zone slot (nid * MAX_NR_ZONES + type).
@@ -115,13 +107,12 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
   private readonly blocksStale: Uint8Array;
 
   /** Zonelists: [nid * MAX_NR_ZONES + highestZone] → slots, fallback and THISNODE variants. */
-  private readonly zonelistFallback: Int32Array[] = [];
-  private readonly zonelistThisNode: Int32Array[] = [];
+  private readonly zonelistFallback: Int32Array[];
+  private readonly zonelistThisNode: Int32Array[];
   private readonly cpuNode: Int32Array;
 
   constructor(env: PageAllocatorEnv) {
     this.env = env;
-    this.mem = env.memory;
     this.mm = env.memMap;
     const { machine } = env;
     const S = machine.nrNodes * MAX_NR_ZONES;
@@ -157,35 +148,13 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
     // Everything starts in use; boot clears the free ranges.
     this.bits = new Uint32Array(words).fill(FULL);
     this.reports = new AllocReports(env, this);
-    this.buildZonelists();
+    const zonelists = buildZonelists(env.machine);
+    this.zonelistFallback = zonelists.fallback;
+    this.zonelistThisNode = zonelists.thisNode;
     this.boot();
   }
 
   // ---------------------------------------------------------------- boot
-
-  /** build_zonelists(): the same order as the buddy allocator's. */
-  private buildZonelists(): void {
-    const { machine } = this.env;
-    for (let nid = 0; nid < machine.nrNodes; nid++) {
-      const nodes = machine.fallbackOrder(nid);
-      for (let highest = 0; highest < MAX_NR_ZONES; highest++) {
-        const all: number[] = [];
-        for (const n of nodes) {
-          for (let t = highest; t >= 0; t--) {
-            const slot = n * MAX_NR_ZONES + t;
-            if (this.populated[slot]) all.push(slot);
-          }
-        }
-        const local: number[] = [];
-        for (let t = highest; t >= 0; t--) {
-          const slot = nid * MAX_NR_ZONES + t;
-          if (this.populated[slot]) local.push(slot);
-        }
-        this.zonelistFallback[nid * MAX_NR_ZONES + highest] = Int32Array.from(all);
-        this.zonelistThisNode[nid * MAX_NR_ZONES + highest] = Int32Array.from(local);
-      }
-    }
-  }
 
   /** memmap_init(), then every memblock free range handed to its zone. */
   private boot(): void {
@@ -280,27 +249,11 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
    * watermark stops it, so a zone can be emptied completely.
    */
   allocPages(gfp: Gfp, order: number, nid: number = NUMA_NO_NODE): Pfn {
-    if (order >>> 0 !== order) {
-      throw new RangeError(`alloc_pages: order ${order} is not a whole number >= 0`);
-    }
-    if (gfp >>> 0 !== gfp || gfp > __GFP_BITS_MASK) assertGfp(gfp);
-    if (order > MAX_PAGE_ORDER) {
-      // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
-      if (!(gfp & __GFP_NOWARN))
-        this.reports.warnOnce('order', 'mm/page_alloc.c:4832 __alloc_pages_noprof');
-      return NO_PAGE;
+    if (!isOrdinaryRequest(gfp, order, nid, this.env.machine.nrNodes)) {
+      return this.reports.rejectAlloc(gfp, order, nid);
     }
     const ctx = this.env.ctx;
-    const { machine } = this.env;
     if (nid === NUMA_NO_NODE) nid = this.cpuNode[ctx.cpu]!;
-    else if (!(nid >= 0 && nid < machine.nrNodes && (nid | 0) === nid)) {
-      throw new RangeError(
-        `alloc_pages_node: node ${nid} does not exist (nodes 0..${machine.nrNodes - 1}, or -1)`,
-      );
-    }
-    // prepare_alloc_pages(): gfp_zone()'s VM_BUG_ON for two zone modifiers at once.
-    if (isGfpZoneBad(gfp))
-      throw ctx.bug(GFP_ZONE_BUG_LOCATION, ['__alloc_pages_noprof', 'alloc_pages_mpol_noprof']);
     const highestZone = gfpZone(gfp);
     if (gfp & __GFP_DIRECT_RECLAIM) ctx.mightSleep();
     const zl =
@@ -313,21 +266,11 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
       if (pfn < 0) continue;
       this.nrFree[slot]! -= 1 << order;
       this.env.numaStat.zoneStatistics(zl[0]!, slot, this.cpuNode[ctx.cpu]!, 1);
-      this.prepNewPage(pfn, order, gfp);
+      prepNewPage(this.env, pfn, order, gfp);
       return pfn;
     }
     this.reports.warnAlloc(gfp, order, null, (gfp & __GFP_NOWARN) !== 0);
     return NO_PAGE;
-  }
-
-  /** prep_new_page(): refcount 1, the allocation order, __GFP_ZERO, __GFP_COMP. */
-  private prepNewPage(pfn: Pfn, order: number, gfp: Gfp): void {
-    const mm = this.mm;
-    mm.refcount[pfn] = 1;
-    mm.order[pfn] = order;
-    mm.owner[pfn] = 0;
-    if (gfp & __GFP_ZERO) this.mem.fill(pfn * PAGE_SIZE, PAGE_SIZE << order, 0);
-    if (gfp & __GFP_COMP && order > 0) mm.flags[pfn]! |= 1 << PG_head;
   }
 
   // ---------------------------------------------------------------- free
@@ -338,32 +281,9 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
    */
   freePages(pfn: Pfn, order: number): void {
     const mm = this.mm;
-    if (order >>> 0 !== order || order > MAX_PAGE_ORDER) {
-      throw new RangeError(`__free_pages: order ${order} is not in 0..${MAX_PAGE_ORDER}`);
-    }
-    mm.checkPfn(pfn);
-    if (mm.flags[pfn]! & (1 << PG_reserved)) {
-      // free_pages_prepare() → bad_page(): reserved pages never become free.
-      this.reports.badPage(pfn, 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set');
-      return;
-    }
+    if (!isOrdinaryFree(mm, pfn, order) && !this.reports.checkFree(pfn, order)) return;
     const ref = mm.refcount[pfn]!;
-    if (ref <= 0) {
-      // put_page_testzero(): a double free, a tail page or a page never allocated.
-      this.reports.vmBugOnPage(pfn, 'page_ref_count(page) == 0', 'include/linux/mm.h:1140');
-    }
-    if (mm.pageType[pfn] !== PGTY_NONE || mm.mapcount[pfn]! > 0) {
-      this.reports.badPage(pfn, 'nonzero mapcount');
-      return;
-    }
     const isHead = (mm.flags[pfn]! & (1 << PG_head)) !== 0;
-    if (mm.order[pfn] !== order) {
-      this.reports.vmBugOnPage(
-        pfn,
-        isHead ? 'compound && compound_order(page) != order' : 'order != page order at allocation',
-        'mm/page_alloc.c:1132',
-      );
-    }
     if (ref > 1) {
       mm.refcount[pfn] = ref - 1;
       if (!isHead && order > 0) {
@@ -456,7 +376,6 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
   }
 
   zoneSnapshot(nid: number, zoneType: number): ZoneSnapshot {
-    const { machine } = this.env;
     const slot = nid * MAX_NR_ZONES + zoneType;
     const nrFree: number[] = [];
     for (let o = 0; o < NR_PAGE_ORDERS; o++) nrFree.push(this.nrFreeBlocks(nid, zoneType, o));
@@ -466,17 +385,13 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
         mt === MIGRATE_MOVABLE ? [...nrFree] : new Array<number>(NR_PAGE_ORDERS).fill(0),
       );
     }
-    const pageblocksByType = countPageblocks(this.env, this.zoneStart[slot]!, this.zoneEnd[slot]!);
-    const z = machine.zone(nid, zoneType as ZoneType);
     return {
-      nid,
-      zoneType,
-      name: ZONE_NAMES[zoneType]!,
-      startPfn: z.startPfn,
-      spanned: z.spannedPages,
-      present: z.presentPages,
-      managed: this.managed[slot]!,
-      free: this.nrFree[slot]!,
+      ...zoneSnapshotBase(this.env, nid, zoneType, {
+        managed: this.managed[slot]!,
+        free: this.nrFree[slot]!,
+        nrFree,
+        nrFreeByType,
+      }),
       boost: 0,
       min: 0,
       low: 0,
@@ -486,11 +401,6 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
       freePcp: 0,
       localPcp: 0,
       lowmemReserve: new Array<number>(MAX_NR_ZONES).fill(0),
-      nrFree,
-      nrFreeByType,
-      pageblocksByType,
-      nrFreePagesBlocks: freePagesInBlocks(nrFree),
-      statThreshold: vmStatThreshold(this.managedPages(nid, zoneType), this.env.machine.nrCpus),
     };
   }
 

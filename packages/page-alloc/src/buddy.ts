@@ -34,8 +34,6 @@
  * compaction, the OOM killer, CMA, memory hotplug and isolation, page shuffling.
  */
 import {
-  __GFP_BITS_MASK,
-  __GFP_COMP,
   __GFP_DIRECT_RECLAIM,
   __GFP_HIGH,
   __GFP_KSWAPD_RECLAIM,
@@ -46,10 +44,6 @@ import {
   __GFP_NOWARN,
   __GFP_RETRY_MAYFAIL,
   __GFP_THISNODE,
-  __GFP_ZERO,
-  assertGfp,
-  GFP_ZONE_BUG_LOCATION,
-  GFP_ZONEMASK,
   type Gfp,
   gfpMigratetype,
   gfpZone,
@@ -78,7 +72,6 @@ import {
   PGTY_NONE,
   ZONE_DMA32,
   ZONE_MOVABLE,
-  ZONE_NAMES,
   ZONE_NORMAL,
 } from '@mmsim/core';
 import type {
@@ -89,12 +82,14 @@ import type {
   ZoneSnapshot,
 } from './api.js';
 import {
-  countPageblocks,
+  buildZonelists,
   forEachBootBlock,
-  freePagesInBlocks,
   freeRanges,
+  isOrdinaryFree,
+  isOrdinaryRequest,
   memmapInit,
-  vmStatThreshold,
+  prepNewPage,
+  zoneSnapshotBase,
 } from './env.js';
 import { AllocReports } from './report.js';
 
@@ -133,9 +128,6 @@ const PCP_BATCH = 4;
 const PCP_FREE_COUNT = 5;
 const PCP_ALLOC_FACTOR = 6;
 const PCP_FLAGS = 7;
-
-/** include/linux/gfp.h GFP_ZONE_BAD: the zone-modifier combinations that are a BUG. */
-const GFP_ZONE_BAD_BITS = 0xe8e8;
 
 const NR_WMARK = 4;
 const WMARK_MIN = 0;
@@ -222,7 +214,6 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   private readonly zonelistFallback: Int32Array[];
   private readonly zonelistThisNode: Int32Array[];
   private readonly cpuNode: Int32Array;
-  private readonly mem: PageAllocatorEnv['memory'];
   private readonly mm: PageAllocatorEnv['memMap'];
   private readonly ctx: PageAllocatorEnv['ctx'];
   private readonly numaStat: PageAllocatorEnv['numaStat'];
@@ -232,7 +223,6 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
 
   constructor(env: PageAllocatorEnv, options: BuddyOptions = {}) {
     this.env = env;
-    this.mem = env.memory;
     this.mm = env.memMap;
     this.ctx = env.ctx;
     this.numaStat = env.numaStat;
@@ -295,8 +285,9 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       this.present[z.slot] = z.presentPages;
       this.populated[z.slot] = z.presentPages > 0 ? 1 : 0;
     }
-    this.zonelistFallback = [];
-    this.zonelistThisNode = [];
+    const zonelists = buildZonelists(env.machine);
+    this.zonelistFallback = zonelists.fallback;
+    this.zonelistThisNode = zonelists.thisNode;
     // alloc_flags_nofragment(): avoid fragmenting when the preferred zone is Normal and a
     // DMA32 zone lies below it (on one node, or populated on this node).
     for (let slot = 0; slot < S; slot++) {
@@ -305,35 +296,10 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         this.noFragment[slot] = ALLOC_NOFRAGMENT;
       }
     }
-    this.buildZonelists();
     this.boot();
   }
 
   // ---------------------------------------------------------------- boot
-
-  /** build_zonelists(): per node and highest zone, the slots to try in order. */
-  private buildZonelists(): void {
-    const { machine } = this.env;
-    for (let nid = 0; nid < machine.nrNodes; nid++) {
-      const order = machine.fallbackOrder(nid);
-      for (let highest = 0; highest < MAX_NR_ZONES; highest++) {
-        const all: number[] = [];
-        for (const n of order) {
-          for (let t = highest; t >= 0; t--) {
-            const slot = n * MAX_NR_ZONES + t;
-            if (this.populated[slot]) all.push(slot);
-          }
-        }
-        const local: number[] = [];
-        for (let t = highest; t >= 0; t--) {
-          const slot = nid * MAX_NR_ZONES + t;
-          if (this.populated[slot]) local.push(slot);
-        }
-        this.zonelistFallback[nid * MAX_NR_ZONES + highest] = Int32Array.from(all);
-        this.zonelistThisNode[nid * MAX_NR_ZONES + highest] = Int32Array.from(local);
-      }
-    }
-  }
 
   /**
    * mm_core_init(): struct pages, pageblocks Movable, memblock_free_all() handing every free
@@ -1084,7 +1050,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         if (pfn >= 0) {
           this.pgalloc[slot]! += 1 << order;
           this.numaStat.zoneStatistics(preferred, slot, this.cpuNode[this.ctx.cpu]!, 1);
-          this.prepNewPage(pfn, order, gfp);
+          prepNewPage(this.env, pfn, order, gfp);
           if (allocFlags & ALLOC_HIGHATOMIC) this.reserveHighatomicPageblock(pfn, order, slot);
           return pfn;
         }
@@ -1096,16 +1062,6 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       }
       return NO_PAGE;
     }
-  }
-
-  /** prep_new_page(): refcount 1, the allocation order, __GFP_ZERO, __GFP_COMP. */
-  private prepNewPage(pfn: Pfn, order: number, gfp: Gfp): void {
-    const mm = this.mm;
-    mm.refcount[pfn] = 1;
-    mm.order[pfn] = order;
-    mm.owner[pfn] = 0;
-    if (gfp & __GFP_ZERO) this.mem.fill(pfn * PAGE_SIZE, PAGE_SIZE << order, 0);
-    if (gfp & __GFP_COMP && order > 0) mm.flags[pfn]! |= 1 << PG_head;
   }
 
   /** reserve_highatomic_pageblock(): keep a pageblock for future high-order atomics. */
@@ -1183,15 +1139,10 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     // Anything unusual (bad arguments, order > MAX_PAGE_ORDER, two zone modifiers) goes to
     // allocPagesChecked(), which reports it; keeping this function small lets V8 inline the
     // hot path's helpers.
-    if (
-      order >>> 0 !== order ||
-      order > MAX_PAGE_ORDER ||
-      gfp >>> 0 !== gfp ||
-      gfp > __GFP_BITS_MASK ||
-      (nid !== NUMA_NO_NODE && !(nid >= 0 && nid < this.nrNodes && (nid | 0) === nid)) ||
-      (GFP_ZONE_BAD_BITS >>> (gfp & GFP_ZONEMASK)) & 1
-    ) {
-      return this.allocPagesChecked(gfp, order, nid);
+    if (!isOrdinaryRequest(gfp, order, nid, this.nrNodes)) {
+      const pfn = this.reports.rejectAlloc(gfp, order, nid);
+      this.stats.allocFail++;
+      return pfn;
     }
     if (gfp & __GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
     const cpu = this.ctx.cpu;
@@ -1222,39 +1173,13 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         pcp[b + PCP_COUNT]! -= 1 << order;
         this.pgalloc[pz]! += 1 << order;
         this.numaStat.zoneStatistics(pz, pz, this.cpuNode[cpu]!, 1);
-        this.prepNewPage(head, order, gfp);
+        prepNewPage(this.env, head, order, gfp);
         return head;
       }
     }
     const pfn = this.getPageFromFreelist(gfp, order, allocFlags, zl, highestZone, mt);
     if (pfn >= 0) return pfn;
     return this.allocPagesSlowpath(gfp, order, zl, highestZone, mt, nid);
-  }
-
-  /** The reports for what allocPages() does not take: JS misuse, WARN, BUG. */
-  private allocPagesChecked(gfp: Gfp, order: number, nid: number): Pfn {
-    if (order >>> 0 !== order) {
-      throw new RangeError(`alloc_pages: order ${order} is not a whole number >= 0`);
-    }
-    assertGfp(gfp);
-    if (nid !== NUMA_NO_NODE && !(nid >= 0 && nid < this.nrNodes && (nid | 0) === nid)) {
-      throw new RangeError(
-        `alloc_pages_node: node ${nid} does not exist (nodes 0..${this.nrNodes - 1}, or NUMA_NO_NODE -1)`,
-      );
-    }
-    if (order > MAX_PAGE_ORDER) {
-      // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
-      if (!(gfp & __GFP_NOWARN)) {
-        this.reports.warnOnce(
-          'page_alloc:order>MAX_PAGE_ORDER',
-          'mm/page_alloc.c:4832 __alloc_pages_noprof',
-        );
-      }
-      this.stats.allocFail++;
-      return NO_PAGE;
-    }
-    // gfp_zone(): two zone modifiers at once is VM_BUG_ON(GFP_ZONE_BAD), before might_alloc.
-    throw this.ctx.bug(GFP_ZONE_BUG_LOCATION, ['__alloc_pages_noprof', 'alloc_pages_mpol_noprof']);
   }
 
   /** __alloc_pages_slowpath() */
@@ -1339,59 +1264,16 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
    */
   freePages(pfn: Pfn, order: number): void {
     const mm = this.mm;
-    // The common case in one test: a valid order, an allocated head with one reference,
-    // not reserved, untyped, unmapped, freed with the order it was allocated with.
-    if (
-      order >>> 0 === order &&
-      pfn >>> 0 === pfn &&
-      pfn < mm.nrPages &&
-      mm.refcount[pfn] === 1 &&
-      mm.order[pfn] === order &&
-      (mm.flags[pfn]! & (1 << PG_reserved)) === 0 &&
-      mm.pageType[pfn] === PGTY_NONE &&
-      mm.mapcount[pfn] === 0
-    ) {
+    if (isOrdinaryFree(mm, pfn, order)) {
       mm.refcount[pfn] = 0;
       mm.flags[pfn] = 0;
       mm.owner[pfn] = 0;
       this.freeBlock(pfn, order);
       return;
     }
-    this.freePagesChecked(pfn, order);
-  }
-
-  /** __free_pages() for everything but the common case: misuse reports and shared pages. */
-  private freePagesChecked(pfn: Pfn, order: number): void {
-    const mm = this.mm;
-    if (order >>> 0 !== order || order > MAX_PAGE_ORDER) {
-      throw new RangeError(`__free_pages: order ${order} is not in 0..${MAX_PAGE_ORDER}`);
-    }
-    mm.checkPfn(pfn);
-    if (mm.flags[pfn]! & (1 << PG_reserved)) {
-      // free_pages_prepare() → bad_page(): reserved pages are never given to the buddy.
-      this.reports.badPage(pfn, 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set');
-      return;
-    }
+    if (!this.reports.checkFree(pfn, order)) return;
     const ref = mm.refcount[pfn]!;
-    if (ref <= 0) {
-      // put_page_testzero(): VM_BUG_ON_PAGE(page_ref_count(page) == 0, page) — a double
-      // free, a tail page, or a page that was never allocated.
-      this.reports.vmBugOnPage(pfn, 'page_ref_count(page) == 0', 'include/linux/mm.h:1140');
-    }
-    if (mm.pageType[pfn] !== PGTY_NONE || mm.mapcount[pfn]! > 0) {
-      // The page is still a slab/page-table page or mapped: page_expected_state() fails.
-      this.reports.badPage(pfn, 'nonzero mapcount');
-      return;
-    }
     const isHead = (mm.flags[pfn]! & (1 << PG_head)) !== 0;
-    const allocOrder = mm.order[pfn]!;
-    if (allocOrder !== order) {
-      this.reports.vmBugOnPage(
-        pfn,
-        isHead ? 'compound && compound_order(page) != order' : 'order != page order at allocation',
-        'mm/page_alloc.c:1132',
-      );
-    }
     if (ref > 1) {
       mm.refcount[pfn] = ref - 1;
       if (!isHead && order > 0) {
@@ -1503,17 +1385,13 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       for (let mt = 0; mt < MIGRATE_TYPES; mt++)
         nrFreeByType[mt]!.push(this.areaNrFreeByType[this.listIndex(slot, o, mt)]!);
     }
-    const pageblocksByType = countPageblocks(this.env, this.zoneStart[slot]!, this.zoneEnd[slot]!);
-    const z = this.env.machine.zone(nid, zoneType as 0);
     return {
-      nid,
-      zoneType,
-      name: ZONE_NAMES[zoneType]!,
-      startPfn: z.startPfn,
-      spanned: z.spannedPages,
-      present: z.presentPages,
-      managed: this.managed[slot]!,
-      free: this.nrFree[slot]!,
+      ...zoneSnapshotBase(this.env, nid, zoneType, {
+        managed: this.managed[slot]!,
+        free: this.nrFree[slot]!,
+        nrFree,
+        nrFreeByType,
+      }),
       boost: this.boost[slot]!,
       min: this.wmarkPages(slot, WMARK_MIN),
       low: this.wmarkPages(slot, WMARK_LOW),
@@ -1525,11 +1403,6 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       lowmemReserve: Array.from(
         this.lowmemReserve.subarray(slot * MAX_NR_ZONES, (slot + 1) * MAX_NR_ZONES),
       ),
-      nrFree,
-      nrFreeByType,
-      pageblocksByType,
-      nrFreePagesBlocks: freePagesInBlocks(nrFree),
-      statThreshold: vmStatThreshold(this.managedPages(nid, zoneType), this.env.machine.nrCpus),
     };
   }
 

@@ -4,19 +4,30 @@
  * memblock does (mm/memblock.c memblock_free_all → __free_pages_memory).
  */
 import {
+  __GFP_BITS_MASK,
+  __GFP_COMP,
+  __GFP_ZERO,
   ExecContext,
+  GFP_ZONEMASK,
+  type Gfp,
   Klog,
+  MAX_NR_ZONES,
   MAX_PAGE_ORDER,
   MemMap,
   MIGRATE_TYPES,
+  NUMA_NO_NODE,
   PAGE_SHIFT,
   PAGE_SIZE,
   PAGEBLOCK_NR_PAGES,
   PAGEBLOCK_ORDER,
   type Pfn,
+  PG_head,
   PG_reserved,
+  PGTY_NONE,
   PhysicalMemory,
   SimClock,
+  ZONE_NAMES,
+  type ZoneType,
 } from '@mmsim/core';
 import {
   createMachine,
@@ -25,7 +36,7 @@ import {
   NumaStat,
   type PresetName,
 } from '@mmsim/numa';
-import type { PageAllocatorEnv } from './api.js';
+import type { PageAllocatorEnv, ZoneSnapshot } from './api.js';
 
 export interface EnvOptions {
   klog?: Klog;
@@ -175,4 +186,117 @@ export function vmStatThreshold(managedPages: number, nrCpus: number): number {
   const fls = (x: number): number => (x === 0 ? 0 : Math.floor(Math.log2(x)) + 1);
   const mem = Math.floor(managedPages / 2 ** (27 - PAGE_SHIFT));
   return Math.min(125, 2 * fls(nrCpus) * (1 + fls(mem)));
+}
+
+/**
+ * build_zonelists(): for each node and highest usable zone, the zone slots to try in order —
+ * the node's zones from the highest down, then each node of fallbackOrder() the same way
+ * (ZONELIST_FALLBACK); and the node's own zones only (ZONELIST_NOFALLBACK, __GFP_THISNODE).
+ * Indexed by nid * MAX_NR_ZONES + highest zone type.
+ */
+export function buildZonelists(machine: Machine): {
+  fallback: Int32Array[];
+  thisNode: Int32Array[];
+} {
+  const populated = (nid: number, type: number): boolean =>
+    (machine.zones[nid * MAX_NR_ZONES + type]?.presentPages ?? 0) > 0;
+  const fallback: Int32Array[] = [];
+  const thisNode: Int32Array[] = [];
+  for (let nid = 0; nid < machine.nrNodes; nid++) {
+    for (let highest = 0; highest < MAX_NR_ZONES; highest++) {
+      const zonesOf = (n: number): number[] => {
+        const slots: number[] = [];
+        for (let t = highest; t >= 0; t--) if (populated(n, t)) slots.push(n * MAX_NR_ZONES + t);
+        return slots;
+      };
+      fallback[nid * MAX_NR_ZONES + highest] = Int32Array.from(
+        machine.fallbackOrder(nid).flatMap(zonesOf),
+      );
+      thisNode[nid * MAX_NR_ZONES + highest] = Int32Array.from(zonesOf(nid));
+    }
+  }
+  return { fallback, thisNode };
+}
+
+/** prep_new_page(): refcount 1, the allocation order recorded, __GFP_ZERO, __GFP_COMP. */
+export function prepNewPage(env: PageAllocatorEnv, pfn: Pfn, order: number, gfp: Gfp): void {
+  const mm = env.memMap;
+  mm.refcount[pfn] = 1;
+  mm.order[pfn] = order;
+  mm.owner[pfn] = 0;
+  if (gfp & __GFP_ZERO) env.memory.fill(pfn * PAGE_SIZE, PAGE_SIZE << order, 0);
+  if (gfp & __GFP_COMP && order > 0) mm.flags[pfn]! |= 1 << PG_head;
+}
+
+/** include/linux/gfp.h GFP_ZONE_BAD: the zone-modifier combinations that are a BUG. */
+const GFP_ZONE_BAD_BITS = 0xe8e8;
+
+/**
+ * Is this an ordinary allocation request: a valid order up to MAX_PAGE_ORDER, valid GFP
+ * bits with at most one zone modifier, an existing node or NUMA_NO_NODE? Anything else goes
+ * to AllocReports.rejectAlloc(), which reports it as Linux does.
+ */
+export function isOrdinaryRequest(gfp: Gfp, order: number, nid: number, nrNodes: number): boolean {
+  return (
+    order >>> 0 === order &&
+    order <= MAX_PAGE_ORDER &&
+    gfp >>> 0 === gfp &&
+    gfp <= __GFP_BITS_MASK &&
+    (nid === NUMA_NO_NODE || (nid >= 0 && nid < nrNodes && (nid | 0) === nid)) &&
+    ((GFP_ZONE_BAD_BITS >>> (gfp & GFP_ZONEMASK)) & 1) === 0
+  );
+}
+
+/**
+ * Is this an ordinary free: a valid order, an allocated head with one reference, not
+ * reserved, untyped, unmapped, freed with the order it was allocated with? Anything else
+ * goes to AllocReports.checkFree().
+ */
+export function isOrdinaryFree(mm: MemMap, pfn: Pfn, order: number): boolean {
+  return (
+    order >>> 0 === order &&
+    pfn >>> 0 === pfn &&
+    pfn < mm.nrPages &&
+    mm.refcount[pfn] === 1 &&
+    mm.order[pfn] === order &&
+    (mm.flags[pfn]! & (1 << PG_reserved)) === 0 &&
+    mm.pageType[pfn] === PGTY_NONE &&
+    mm.mapcount[pfn] === 0
+  );
+}
+
+/** The fields of a ZoneSnapshot that come from the machine and the free lists alone. */
+export function zoneSnapshotBase(
+  env: PageAllocatorEnv,
+  nid: number,
+  zoneType: number,
+  counts: { managed: number; free: number; nrFree: number[]; nrFreeByType: number[][] },
+): Omit<
+  ZoneSnapshot,
+  | 'boost'
+  | 'min'
+  | 'low'
+  | 'high'
+  | 'promo'
+  | 'nrReservedHighatomic'
+  | 'freePcp'
+  | 'localPcp'
+  | 'lowmemReserve'
+> {
+  const z = env.machine.zone(nid, zoneType as ZoneType);
+  return {
+    nid,
+    zoneType,
+    name: ZONE_NAMES[zoneType]!,
+    startPfn: z.startPfn,
+    spanned: z.spannedPages,
+    present: z.presentPages,
+    managed: counts.managed,
+    free: counts.free,
+    nrFree: counts.nrFree,
+    nrFreeByType: counts.nrFreeByType,
+    pageblocksByType: countPageblocks(env, z.startPfn, z.startPfn + z.spannedPages),
+    nrFreePagesBlocks: freePagesInBlocks(counts.nrFree),
+    statThreshold: vmStatThreshold(counts.managed, env.machine.nrCpus),
+  };
 }

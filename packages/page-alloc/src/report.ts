@@ -4,16 +4,24 @@
  * VM_BUG_ON_PAGE() (mm/page_alloc.c, include/linux/mmdebug.h, mm/debug.c dump_page()).
  */
 import {
+  __GFP_NOWARN,
+  assertGfp,
   formatGfpMode,
+  GFP_ZONE_BUG_LOCATION,
   type Gfp,
   HZ,
   KERN_ALERT,
   KERN_WARNING,
   MAX_NR_ZONES,
+  MAX_PAGE_ORDER,
   MIGRATE_TYPES,
   MIGRATETYPE_LETTERS,
+  NO_PAGE,
   NR_PAGE_ORDERS,
+  NUMA_NO_NODE,
   type Pfn,
+  PG_reserved,
+  PGTY_NONE,
 } from '@mmsim/core';
 import type { PageAllocatorEnv, ZoneReporting } from './api.js';
 
@@ -199,6 +207,73 @@ export class AllocReports {
     const { klog, ctx, memMap } = this.env;
     for (const l of memMap.dumpPage(pfn, `VM_BUG_ON_PAGE(${cond})`)) klog.printk(KERN_WARNING, l);
     throw ctx.bug(location, ['__free_pages_noprof', 'free_pages']);
+  }
+
+  /**
+   * An allocation request that isOrdinaryRequest() refused: JS misuse is a RangeError or
+   * TypeError; order > MAX_PAGE_ORDER is WARN_ON_ONCE_GFP() and NO_PAGE; two zone modifiers
+   * are gfp_zone()'s VM_BUG_ON (a KernelOops).
+   */
+  rejectAlloc(gfp: Gfp, order: number, nid: number): Pfn {
+    const { ctx, machine } = this.env;
+    if (order >>> 0 !== order) {
+      throw new RangeError(`alloc_pages: order ${order} is not a whole number >= 0`);
+    }
+    assertGfp(gfp);
+    if (nid !== NUMA_NO_NODE && !(nid >= 0 && nid < machine.nrNodes && (nid | 0) === nid)) {
+      throw new RangeError(
+        `alloc_pages_node: node ${nid} does not exist (nodes 0..${machine.nrNodes - 1}, or NUMA_NO_NODE -1)`,
+      );
+    }
+    if (order > MAX_PAGE_ORDER) {
+      if (!(gfp & __GFP_NOWARN)) {
+        this.warnOnce(
+          'page_alloc:order>MAX_PAGE_ORDER',
+          'mm/page_alloc.c:4832 __alloc_pages_noprof',
+        );
+      }
+      return NO_PAGE;
+    }
+    throw ctx.bug(GFP_ZONE_BUG_LOCATION, ['__alloc_pages_noprof', 'alloc_pages_mpol_noprof']);
+  }
+
+  /**
+   * The checks of __free_pages()/free_pages_prepare() for a free that isOrdinaryFree()
+   * refused. Returns true when the allocator should go on (the page had more than one
+   * reference, or is free to free); false when the free is refused (reported as bad_page).
+   * A double free or wrong order throws KernelOops (VM_BUG_ON_PAGE) — nothing has changed.
+   */
+  checkFree(pfn: Pfn, order: number): boolean {
+    const mm = this.env.memMap;
+    if (order >>> 0 !== order || order > MAX_PAGE_ORDER) {
+      throw new RangeError(`__free_pages: order ${order} is not in 0..${MAX_PAGE_ORDER}`);
+    }
+    mm.checkPfn(pfn);
+    if (mm.flags[pfn]! & (1 << PG_reserved)) {
+      // free_pages_prepare() → bad_page(): reserved pages are never given to the allocator.
+      this.badPage(pfn, 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set');
+      return false;
+    }
+    if (mm.refcount[pfn]! <= 0) {
+      // put_page_testzero(): VM_BUG_ON_PAGE(page_ref_count(page) == 0, page) — a double
+      // free, a tail page, or a page that was never allocated.
+      this.vmBugOnPage(pfn, 'page_ref_count(page) == 0', 'include/linux/mm.h:1140');
+    }
+    if (mm.pageType[pfn] !== PGTY_NONE || mm.mapcount[pfn]! > 0) {
+      // Still a slab/page-table page, or mapped: page_expected_state() fails.
+      this.badPage(pfn, 'nonzero mapcount');
+      return false;
+    }
+    if (mm.order[pfn] !== order) {
+      this.vmBugOnPage(
+        pfn,
+        mm.isHead(pfn)
+          ? 'compound && compound_order(page) != order'
+          : 'order != page order at allocation',
+        'mm/page_alloc.c:1132',
+      );
+    }
+    return true;
   }
 
   /** WARN_ON_ONCE(): once per call site (`key`) for the life of the kernel. */
