@@ -511,3 +511,65 @@ describe('the slow path: reclaim, __GFP_HIGH, __GFP_NORETRY, __GFP_NOFAIL', () =
     ).toHaveLength(1);
   });
 });
+
+describe('migrate-type fallback', () => {
+  it('steals a single block, leaving the pageblock’s type, when it may not claim (__rmqueue_steal)', () => {
+    // min_free_kbytes 0 lets GFP_KERNEL take every page.
+    const env = createPageAllocatorEnv('tiny');
+    const buddy = createBuddyAllocator(env, { pcp: false, minFreeKbytes: 0 });
+    // Fill DMA32 with Unmovable pages (claiming its pageblocks), then free every other one:
+    // only order-0 Unmovable blocks are left free there.
+    const held: number[] = [];
+    for (;;) {
+      const p = buddy.allocPages(GFP_KERNEL | __GFP_NOWARN, 0);
+      if (p < 0) break;
+      held.push(p);
+    }
+    for (const p of held)
+      if (env.memMap.zone[p] === ZONE_DMA32 && p % 2 === 0) buddy.freePages(p, 0);
+    const dma32 = buddy.zoneSnapshot(0, ZONE_DMA32);
+    expect(dma32.nrFreeByType[MIGRATE_MOVABLE]!.every((n) => n === 0)).toBe(true);
+    expect(dma32.nrFree.slice(1).every((n) => n === 0)).toBe(true);
+    const steals = buddy.stats.fallbackSteals;
+    const claims = buddy.stats.pageblockClaims;
+    // A small Movable request may not claim an Unmovable pageblock (can_steal_fallback()).
+    const p = buddy.allocPages(GFP_HIGHUSER_MOVABLE, 0);
+    expect(env.memMap.zone[p]).toBe(ZONE_DMA32);
+    expect(env.memMap.migratetype(p)).toBe(MIGRATE_UNMOVABLE);
+    expect(buddy.stats.fallbackSteals).toBe(steals + 1);
+    expect(buddy.stats.pageblockClaims).toBe(claims);
+    expect(buddy.verify()).toEqual([]);
+  });
+
+  it('claims a whole pageblock when half of it is free (try_to_steal_block)', () => {
+    const { env, buddy } = tiny({ pcp: false });
+    // GFP_KERNEL is Unmovable; every pageblock starts Movable; the first request claims.
+    const p = buddy.allocPages(GFP_KERNEL, 3);
+    expect(env.memMap.migratetype(p)).toBe(MIGRATE_UNMOVABLE);
+    expect(buddy.stats.pageblockClaims).toBe(1);
+    expect(buddy.stats.fallbackSteals).toBe(0);
+  });
+});
+
+describe('per-CPU lists stay bounded', () => {
+  it('drains a batch to the zone whenever a list reaches high (free_pcppages_bulk)', () => {
+    const { buddy } = tiny();
+    const held: number[] = [];
+    for (let i = 0; i < 3000; i++) held.push(buddy.allocPages(GFP_KERNEL, 0));
+    let maxCount = 0;
+    for (const p of held) {
+      buddy.freePages(p, 0);
+      const ps = buddy.pageset(0, ZONE_DMA32, 0);
+      maxCount = Math.max(maxCount, ps.count);
+      expect(ps.count).toBeLessThanOrEqual(ps.highMax);
+    }
+    const ps = buddy.pageset(0, ZONE_DMA32, 0);
+    expect(maxCount).toBeGreaterThan(ps.batch);
+    expect(ps.count).toBeLessThan(ps.high);
+    expect(buddy.zoneSnapshot(0, ZONE_DMA32).free + ps.count + buddy.pcpPages(0, ZONE_DMA)).toBe(
+      buddy.nrFreePages(0, ZONE_DMA32) + buddy.pcpPages(0, ZONE_DMA),
+    );
+    expect(buddy.nrFreePages()).toBe(3998 + 12288);
+    expect(buddy.verify()).toEqual([]);
+  });
+});
