@@ -42,7 +42,12 @@ export class NumaStat {
     this.numa_interleave = new Float64Array(this.nrSlots);
     this.numa_local = new Float64Array(this.nrSlots);
     this.numa_other = new Float64Array(this.nrSlots);
+    this.slotNid = new Uint8Array(this.nrSlots);
+    for (let slot = 0; slot < this.nrSlots; slot++) this.slotNid[slot] = (slot / MAX_NR_ZONES) | 0;
   }
+
+  /** The node of each slot, so the hot path needs no division. */
+  private readonly slotNid: Uint8Array;
 
   /**
    * mm/page_alloc.c zone_statistics(preferred_zone, z, nr_account): `nrPages` pages came from
@@ -55,8 +60,8 @@ export class NumaStat {
     cpuNid: number,
     nrPages: number,
   ): void {
-    const nid = (allocatedSlot / MAX_NR_ZONES) | 0;
-    if (nid === ((preferredSlot / MAX_NR_ZONES) | 0)) {
+    const nid = this.slotNid[allocatedSlot];
+    if (nid === this.slotNid[preferredSlot]) {
       this.numa_hit[allocatedSlot]! += nrPages;
     } else {
       this.numa_miss[allocatedSlot]! += nrPages;
