@@ -106,7 +106,7 @@ export class AllocReports {
 
   /** mm/show_mem.c __show_mem(): the Mem-Info block. */
   showMem(maxZoneIdx: number): void {
-    const { klog, machine, ctx } = this.env;
+    const { klog, machine } = this.env;
     const populated = machine.zones.filter((z) => z.presentPages > 0 && z.type <= maxZoneIdx);
     const snaps = populated.map((z) => this.zones.zoneSnapshot(z.nid, z.type));
     const free = snaps.reduce((s, z) => s + z.free, 0);
@@ -168,7 +168,6 @@ export class AllocReports {
       '0 pages HighMem/MovableOnly',
       `${present - managed} pages reserved`,
     );
-    void ctx;
     for (const l of lines) klog.printk(KERN_WARNING, l);
   }
 
