@@ -177,7 +177,6 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   // Per zone slot.
   private readonly zoneStart: Int32Array;
   private readonly zoneEnd: Int32Array;
-  private readonly present: Int32Array;
   private readonly managed: Int32Array;
   /** NR_FREE_PAGES (ISOLATE excluded, as account_freepages()). */
   private readonly nrFree: Int32Array;
@@ -246,7 +245,6 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     const S = this.nrSlots;
     this.zoneStart = new Int32Array(S);
     this.zoneEnd = new Int32Array(S);
-    this.present = new Int32Array(S);
     this.managed = new Int32Array(S);
     this.nrFree = new Int32Array(S);
     this.freePagesByType = new Int32Array(S * MIGRATE_TYPES);
@@ -282,7 +280,6 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     for (const z of machine.zones) {
       this.zoneStart[z.slot] = z.startPfn;
       this.zoneEnd[z.slot] = z.startPfn + z.spannedPages;
-      this.present[z.slot] = z.presentPages;
       this.populated[z.slot] = z.presentPages > 0 ? 1 : 0;
     }
     const zonelists = buildZonelists(env.machine);
