@@ -461,27 +461,49 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     return (slot * NR_PAGE_ORDERS + order) * MIGRATE_TYPES + mt;
   }
 
+  // include/linux/list.h on the MemMap links: list `li` of a (heads, tails) pair of arrays.
+
+  /** list_add(): at the head. */
+  private listAdd(heads: Int32Array, tails: Int32Array, li: number, pfn: Pfn): void {
+    const mm = this.mm;
+    const h = heads[li]!;
+    mm.lruNext[pfn] = h;
+    mm.lruPrev[pfn] = -1;
+    if (h >= 0) mm.lruPrev[h] = pfn;
+    else tails[li] = pfn;
+    heads[li] = pfn;
+  }
+
+  /** list_add_tail() */
+  private listAddTail(heads: Int32Array, tails: Int32Array, li: number, pfn: Pfn): void {
+    const mm = this.mm;
+    const t = tails[li]!;
+    mm.lruPrev[pfn] = t;
+    mm.lruNext[pfn] = -1;
+    if (t >= 0) mm.lruNext[t] = pfn;
+    else heads[li] = pfn;
+    tails[li] = pfn;
+  }
+
+  /** list_del() */
+  private listDel(heads: Int32Array, tails: Int32Array, li: number, pfn: Pfn): void {
+    const mm = this.mm;
+    const next = mm.lruNext[pfn]!;
+    const prev = mm.lruPrev[pfn]!;
+    if (prev >= 0) mm.lruNext[prev] = next;
+    else heads[li] = next;
+    if (next >= 0) mm.lruPrev[next] = prev;
+    else tails[li] = prev;
+  }
+
   /** __add_to_free_list() + account_freepages(): PageBuddy, order recorded, counted. */
   private addToFreeList(pfn: Pfn, slot: number, order: number, mt: number, tail: boolean): void {
     const mm = this.mm;
     const li = (slot * NR_PAGE_ORDERS + order) * MIGRATE_TYPES + mt;
     mm.pageType[pfn] = PGTY_buddy;
     mm.order[pfn] = order;
-    if (tail) {
-      const t = this.freeTail[li]!;
-      mm.lruPrev[pfn] = t;
-      mm.lruNext[pfn] = -1;
-      if (t >= 0) mm.lruNext[t] = pfn;
-      else this.freeHead[li] = pfn;
-      this.freeTail[li] = pfn;
-    } else {
-      const h = this.freeHead[li]!;
-      mm.lruNext[pfn] = h;
-      mm.lruPrev[pfn] = -1;
-      if (h >= 0) mm.lruPrev[h] = pfn;
-      else this.freeTail[li] = pfn;
-      this.freeHead[li] = pfn;
-    }
+    if (tail) this.listAddTail(this.freeHead, this.freeTail, li, pfn);
+    else this.listAdd(this.freeHead, this.freeTail, li, pfn);
     this.areaNrFree[slot * NR_PAGE_ORDERS + order]!++;
     this.areaNrFreeByType[li]!++;
     const nr = 1 << order;
@@ -493,12 +515,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   private delFromFreeList(pfn: Pfn, slot: number, order: number, mt: number): void {
     const mm = this.mm;
     const li = (slot * NR_PAGE_ORDERS + order) * MIGRATE_TYPES + mt;
-    const next = mm.lruNext[pfn]!;
-    const prev = mm.lruPrev[pfn]!;
-    if (prev >= 0) mm.lruNext[prev] = next;
-    else this.freeHead[li] = next;
-    if (next >= 0) mm.lruPrev[next] = prev;
-    else this.freeTail[li] = prev;
+    this.listDel(this.freeHead, this.freeTail, li, pfn);
     mm.pageType[pfn] = PGTY_NONE;
     mm.order[pfn] = 0;
     this.areaNrFree[slot * NR_PAGE_ORDERS + order]!--;
@@ -783,12 +800,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       for (let i = 0; i < batch; i++) {
         const b = this.rmqueue1(slot, order, mt, allocFlags);
         if (b < 0) break;
-        const t = this.pcpTail[li]!;
-        mm.lruPrev[b] = t;
-        mm.lruNext[b] = -1;
-        if (t >= 0) mm.lruNext[t] = b;
-        else this.pcpHead[li] = b;
-        this.pcpTail[li] = b;
+        this.listAddTail(this.pcpHead, this.pcpTail, li, b);
         mm.order[b] = order;
         got++;
       }
@@ -796,10 +808,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       pfn = this.pcpHead[li]!;
       if (pfn < 0) return NO_PAGE;
     }
-    const next = mm.lruNext[pfn]!;
-    this.pcpHead[li] = next;
-    if (next >= 0) mm.lruPrev[next] = -1;
-    else this.pcpTail[li] = -1;
+    this.listDel(this.pcpHead, this.pcpTail, li, pfn);
     this.pcp[(p << 3) + PCP_COUNT]! -= 1 << order;
     return pfn;
   }
@@ -821,10 +830,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       do {
         // list_last_entry(): the coldest page goes first.
         const pfn = this.pcpTail[li]!;
-        const prev = mm.lruPrev[pfn]!;
-        this.pcpTail[li] = prev;
-        if (prev >= 0) mm.lruNext[prev] = -1;
-        else this.pcpHead[li] = -1;
+        this.listDel(this.pcpHead, this.pcpTail, li, pfn);
         count -= nr;
         this.pcp[(p << 3) + PCP_COUNT]! -= nr;
         this.freeOnePage(pfn, slot, order, mm.migratetype(pfn), false);
@@ -870,12 +876,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     this.pcp[(p << 3) + PCP_ALLOC_FACTOR]! >>= 1;
     const pindex = this.orderToPindex(mt, order);
     const li = p * this.nrPcpLists + pindex;
-    const h = this.pcpHead[li]!;
-    mm.lruNext[pfn] = h;
-    mm.lruPrev[pfn] = -1;
-    if (h >= 0) mm.lruPrev[h] = pfn;
-    else this.pcpTail[li] = pfn;
-    this.pcpHead[li] = pfn;
+    this.listAdd(this.pcpHead, this.pcpTail, li, pfn);
     mm.order[pfn] = order;
     this.pcp[(p << 3) + PCP_COUNT]! += 1 << order;
     const batch = this.pcp[(p << 3) + PCP_BATCH]!;
@@ -1163,10 +1164,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         const pcp = this.pcp;
         const b = p << 3;
         pcp[b + PCP_FREE_COUNT]! >>= 1;
-        const next = this.mm.lruNext[head]!;
-        this.pcpHead[li] = next;
-        if (next >= 0) this.mm.lruPrev[next] = -1;
-        else this.pcpTail[li] = -1;
+        this.listDel(this.pcpHead, this.pcpTail, li, head);
         pcp[b + PCP_COUNT]! -= 1 << order;
         this.pgalloc[pz]! += 1 << order;
         this.numaStat.zoneStatistics(pz, pz, this.cpuNode[cpu]!, 1);
