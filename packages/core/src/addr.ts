@@ -47,3 +47,23 @@ export function getOrder(sizeBytes: number): number {
 
 /** True when `pfn` is aligned to a block of `order`. */
 export const isAlignedToOrder = (pfn: Pfn, order: number): boolean => pfn % (1 << order) === 0;
+
+/**
+ * arch/x86/include/asm/page_64_types.h: __PAGE_OFFSET_BASE_L4, the start of the direct map of
+ * all physical memory (0xffff888000000000), kept as its low 48 bits like every VirtAddr.
+ * Slab objects and kmalloc'd buffers are direct-map addresses, as in Linux.
+ */
+export const PAGE_OFFSET: VirtAddr = 0x8880_0000_0000;
+/** __va(): the direct-map address of a physical address. */
+export const physToVirt = (addr: PhysAddr): VirtAddr => addr + PAGE_OFFSET;
+/** __pa() for a direct-map address. */
+export const virtToPhys = (addr: VirtAddr): PhysAddr => addr - PAGE_OFFSET;
+/** page_address(): the direct-map address of a frame. */
+export const pfnToVirt = (pfn: Pfn): VirtAddr => PAGE_OFFSET + pfn * PAGE_SIZE;
+/** virt_to_pfn() for a direct-map address (floor division; NaN-free for any number). */
+export const virtToPfn = (addr: VirtAddr): Pfn => Math.floor((addr - PAGE_OFFSET) / PAGE_SIZE);
+
+/** include/linux/slab.h: ZERO_SIZE_PTR, what kmalloc(0) returns; dereferencing it faults. */
+export const ZERO_SIZE_PTR: VirtAddr = 16;
+/** include/linux/slab.h: ZERO_OR_NULL_PTR(). */
+export const isZeroOrNullPtr = (addr: VirtAddr): boolean => addr <= ZERO_SIZE_PTR;

@@ -3,8 +3,13 @@
  * (@mmsim/page-alloc, @mmsim/slab, …); a user's own implementation plugs in the same way and
  * is checked by the conformance suite its package exports.
  */
-import type { Pfn } from './addr.js';
+import type { Pfn, VirtAddr } from './addr.js';
+import type { ExecContext } from './context.js';
 import type { Gfp } from './gfp.js';
+import type { Kallsyms } from './kallsyms.js';
+import type { Klog } from './klog.js';
+import type { MemMap } from './memmap.js';
+import type { PhysicalMemory } from './physmem.js';
 
 /**
  * A page allocator: hands out naturally aligned blocks of 2^order frames (mm/page_alloc.c).
@@ -44,5 +49,160 @@ export interface PageAllocator {
 export function definePageAllocator<E, A extends PageAllocator>(
   factory: (env: E) => A,
 ): (env: E) => A {
+  return factory;
+}
+
+// ---- the slab layer ---------------------------------------------------------------------------
+
+/** A slab constructor: called with each object's address when a new slab is set up. */
+export type SlabCtor = (object: VirtAddr) => void;
+
+/** A call site for SLAB_STORE_USER tracking: a text address, or a function name to intern. */
+export type CallSite = VirtAddr | string;
+
+/**
+ * struct kmem_cache_args (include/linux/slab.h, 6.12+): the optional part of
+ * kmem_cache_create()'s 4-argument form.
+ */
+export interface KmemCacheArgs {
+  /** Required object alignment; 0 = none beyond the word. @defaultValue 0 */
+  align?: number;
+  /** Start of the region that may be copied to user space. @defaultValue 0 */
+  useroffset?: number;
+  /** Size of that region; 0 = none (then the cache may merge). @defaultValue 0 */
+  usersize?: number;
+  /** Where the free pointer lives; SLAB_TYPESAFE_BY_RCU caches only. */
+  freeptr_offset?: number;
+  /** Use freeptr_offset. @defaultValue false */
+  use_freeptr_offset?: boolean;
+  /** Called for each object when a new slab is allocated. @defaultValue null */
+  ctor?: SlabCtor | null;
+}
+
+/**
+ * A cache handle (struct kmem_cache *). The fields are what Linux keeps and /sys/kernel/slab
+ * shows; the implementation owns the handle and rejects handles of another allocator.
+ */
+export interface KmemCache {
+  readonly name: string;
+  /** The size asked for (s->object_size; grows when a bigger cache merges into it). */
+  readonly object_size: number;
+  /** The size of one object slot with its metadata (s->size; slabinfo's objsize). */
+  readonly size: number;
+  readonly align: number;
+  /** SLAB_* flags in effect, debug flags from slab_debug= included. */
+  readonly flags: number;
+  readonly ctor: SlabCtor | null;
+  /** Caches merged into this one plus itself (s->refcount). */
+  readonly refcount: number;
+}
+
+/**
+ * struct slabinfo (mm/slab.h): one cache's line of /proc/slabinfo, plus what slabtop shows.
+ */
+export interface SlabInfo {
+  name: string;
+  active_objs: number;
+  num_objs: number;
+  /** s->size: the object slot size slabinfo prints as <objsize>. */
+  objsize: number;
+  objects_per_slab: number;
+  /** log2 of pages per slab (slabinfo prints 1 << cache_order). */
+  cache_order: number;
+  active_slabs: number;
+  num_slabs: number;
+  /** SLAB's per-CPU array size, 0 under SLUB and SLOB. */
+  limit: number;
+  batchcount: number;
+  /** SLAB's shared array factor. */
+  shared: number;
+  /** Objects in SLAB's shared arrays. */
+  shared_avail: number;
+}
+
+/** What every slab implementation is built on: it gets pages only through `pageAllocator`. */
+export interface SlabEnv {
+  readonly pageAllocator: PageAllocator;
+  readonly memory: PhysicalMemory;
+  /** Slab pages are marked here: page type PGTY_slab, `owner` = the cache id. */
+  readonly memMap: MemMap;
+  readonly klog: Klog;
+  readonly ctx: ExecContext;
+  /** cpu_to_node() for each CPU. */
+  readonly cpuToNode: ArrayLike<number>;
+  readonly nrNodes: number;
+  /** Call-site symbols for tracking and reports (shared with the rest of the kernel). */
+  readonly kallsyms: Kallsyms;
+}
+
+/**
+ * A slab allocator: caches of fixed-size objects on top of a PageAllocator (mm/slub.c,
+ * mm/slab.c, mm/slob.c). Objects are direct-map virtual addresses (0 = NULL).
+ *
+ * The Linux-facing methods keep Linux's names and arguments. Contract (checked by
+ * `@mmsim/slab/conformance`):
+ * - Live objects never overlap, each lies inside pages the allocator got from the page
+ *   allocator for that cache, aligned to the cache's alignment.
+ * - Misuse (double free, wrong cache, a pointer that is no object) gets the implementation's
+ *   Linux report and loses nothing; JS misuse (a foreign handle, a bad size) throws.
+ * - After kmem_cache_destroy() of an empty cache every page it held is back in the page
+ *   allocator.
+ */
+export interface SlabAllocator {
+  /** 'slub', 'slab', 'slob' or a user's own. */
+  readonly name: string;
+  /**
+   * kmem_cache_create(): the legacy 5-argument form (name, size, align, flags, ctor) or the
+   * 6.12 form (name, size, args, flags). Returns the new cache, a compatible existing cache
+   * it merged with, or null on failure (a KernelPanic is thrown instead with SLAB_PANIC).
+   */
+  kmem_cache_create(
+    name: string,
+    size: number,
+    align?: number,
+    flags?: number,
+    ctor?: SlabCtor | null,
+  ): KmemCache | null;
+  kmem_cache_create(
+    name: string,
+    size: number,
+    args: KmemCacheArgs | null,
+    flags?: number,
+  ): KmemCache | null;
+  /** kmem_cache_alloc(): an object, or 0. */
+  kmem_cache_alloc(s: KmemCache, gfp: Gfp, caller?: CallSite): VirtAddr;
+  /** kmem_cache_zalloc(): kmem_cache_alloc(s, gfp | __GFP_ZERO). */
+  kmem_cache_zalloc(s: KmemCache, gfp: Gfp, caller?: CallSite): VirtAddr;
+  /** kmem_cache_alloc_node(): an object from node `nid` (NUMA_NO_NODE: any). */
+  kmem_cache_alloc_node(s: KmemCache, gfp: Gfp, nid: number, caller?: CallSite): VirtAddr;
+  kmem_cache_free(s: KmemCache, object: VirtAddr, caller?: CallSite): void;
+  /** kmem_cache_shrink(): give empty slabs back to the page allocator; returns 0. */
+  kmem_cache_shrink(s: KmemCache): number;
+  /** kmem_cache_destroy(); a cache with live objects is reported and kept. */
+  kmem_cache_destroy(s: KmemCache | null, caller?: CallSite): void;
+  /** kmem_cache_size(): the object size. */
+  kmem_cache_size(s: KmemCache): number;
+  /** __kmalloc_node(): a buffer of at least `size` bytes, ZERO_SIZE_PTR for 0, or 0. */
+  kmalloc(size: number, gfp: Gfp, nid?: number, caller?: CallSite): VirtAddr;
+  /** kfree(): NULL and ZERO_SIZE_PTR are ignored. */
+  kfree(object: VirtAddr, caller?: CallSite): void;
+  /** ksize(): the usable size of any object or kmalloc'd buffer (0 for NULL). */
+  ksize(object: VirtAddr): number;
+  /** The cache a slab object belongs to (virt_to_cache()), or null. */
+  virt_to_cache(object: VirtAddr): KmemCache | null;
+  /** The live caches in creation order (slab_caches), merged names excluded. */
+  caches(): readonly KmemCache[];
+  /** The cache's /proc/slabinfo numbers. */
+  cacheInfo(s: KmemCache): SlabInfo;
+  /** The shrinker hook: shrink every cache; returns the pages given back. */
+  shrinkAll(): number;
+  /** Check every internal structure; an empty array when all is well (slow). */
+  verify(): string[];
+}
+
+/** The type a factory must have: `defineSlabAllocator((env) => ({ … }))`. */
+export function defineSlabAllocator<A extends SlabAllocator>(
+  factory: (env: SlabEnv) => A,
+): (env: SlabEnv) => A {
   return factory;
 }

@@ -33,7 +33,7 @@
  */
 import { HZ, type SimClock } from './clock.js';
 import { CUT_HERE, KernelOops, KernelPanic, PANIC_PREFIX } from './errors.js';
-import { KERN_CRIT, KERN_EMERG, KERN_ERR, KERN_WARNING, type Klog } from './klog.js';
+import { KERN_ALERT, KERN_CRIT, KERN_EMERG, KERN_ERR, KERN_WARNING, type Klog } from './klog.js';
 
 // ---- include/linux/preempt.h ----------------------------------------------------------------
 
@@ -659,6 +659,25 @@ export class ExecContext {
     this.klog.printk(KERN_WARNING, END_TRACE);
     this.addTaint('D');
     return new KernelOops([...head, ...oops, ...stack, END_TRACE].join('\n'), 'BUG');
+  }
+
+  /**
+   * An Oops that is not a BUG(): the `head` lines at KERN_ALERT (e.g. `BUG: unable to handle
+   * page fault for address: …`, the `#PF:` lines), then `Oops: <str>: <err> [#n] PREEMPT SMP
+   * NOPTI` (arch/x86/kernel/dumpstack.c __die_header()), the stack dump and the end marker;
+   * taints D; returns the KernelOops for the caller to throw.
+   */
+  oops(head: readonly string[], str: string, err = 0, frames: readonly string[] = []): KernelOops {
+    this.log(KERN_ALERT, head);
+    const oops = [
+      `Oops: ${str}: ${err.toString(16).padStart(4, '0')} [#${++this.dieCounter}] ${DIE_FLAGS}`,
+      'Modules linked in:',
+    ];
+    this.log(KERN_EMERG, oops);
+    const stack = this.dumpStack(frames);
+    this.klog.printk(KERN_WARNING, END_TRACE);
+    this.addTaint('D');
+    return new KernelOops([...head, ...oops, ...stack, END_TRACE].join('\n'), 'Oops');
   }
 
   /**

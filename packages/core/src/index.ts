@@ -11,3 +11,5 @@ export * from './physmem.js';
 export * from './prng.js';
 export * from './size.js';
 export * from './zone.js';
+export * from './kallsyms.js';
+export * from './slab-flags.js';

@@ -18,6 +18,8 @@
  *                pages (page->slab_cache), 0 for none
  *   lruNext/Prev page->lru / buddy_list / pcp_list: the intrusive list links, as pfns (-1 ends
  *                a list); meaningful only while the page is on a list
+ *   tailOf       page->compound_head of a tail page: head pfn + 1 (0 = not a tail page); set
+ *                for the tails of a __GFP_COMP block (prep_compound_page) and cleared on free
  *
  * The migrate type is per pageblock (pageblock_order = 9), as Linux keeps it in the pageblock
  * bitmap (include/linux/pageblock-flags.h), not per page.
@@ -113,6 +115,8 @@ export class MemMap {
   readonly owner: Int32Array;
   readonly lruNext: Int32Array;
   readonly lruPrev: Int32Array;
+  /** compound_head of tail pages: head pfn + 1, 0 for pages that are not tails. */
+  readonly tailOf: Int32Array;
   /** Migrate type per pageblock (index pfn >> PAGEBLOCK_ORDER). */
   readonly pageblockMigratetype: Uint8Array;
 
@@ -133,6 +137,7 @@ export class MemMap {
     this.owner = new Int32Array(nrPages);
     this.lruNext = new Int32Array(nrPages);
     this.lruPrev = new Int32Array(nrPages);
+    this.tailOf = new Int32Array(nrPages);
     this.pageblockMigratetype = new Uint8Array(Math.ceil(nrPages / (1 << PAGEBLOCK_ORDER)));
   }
 
@@ -174,6 +179,27 @@ export class MemMap {
   /** PageHead() */
   isHead(pfn: Pfn): boolean {
     return (this.flags[pfn]! & (1 << PG_head)) !== 0;
+  }
+
+  /** PageTail() */
+  isTail(pfn: Pfn): boolean {
+    return this.tailOf[pfn] !== 0;
+  }
+  /** compound_head(): the head of the compound page `pfn` belongs to (itself if not a tail). */
+  compoundHead(pfn: Pfn): Pfn {
+    const t = this.tailOf[pfn]!;
+    return t === 0 ? pfn : t - 1;
+  }
+  /** mm/page_alloc.c prep_compound_page(): PG_head, the order, and every tail's head link. */
+  prepCompoundPage(head: Pfn, order: number): void {
+    this.flags[head]! |= 1 << PG_head;
+    this.order[head] = order;
+    this.tailOf.fill(head + 1, head + 1, head + (1 << order));
+  }
+  /** Undo prepCompoundPage() when the block is freed (free_tail_page_prepare()). */
+  clearCompoundPage(head: Pfn, order: number): void {
+    this.flags[head]! &= ~(1 << PG_head);
+    this.tailOf.fill(0, head + 1, head + (1 << order));
   }
 
   /** get_pageblock_migratetype() */

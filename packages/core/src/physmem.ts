@@ -31,6 +31,7 @@ export class PhysicalMemory {
   readonly buffer: ArrayBuffer | null;
   private readonly u8: (Uint8Array | null)[];
   private readonly dv: (DataView | null)[];
+  private readonly i32: (Int32Array | null)[];
   private materialised = 0;
 
   /** A sparse memory of `sizeBytes` (a multiple of the page size). */
@@ -51,6 +52,7 @@ export class PhysicalMemory {
     const nrChunks = Math.ceil(sizeBytes / PHYSMEM_CHUNK_SIZE);
     this.u8 = new Array<Uint8Array | null>(nrChunks).fill(null);
     this.dv = new Array<DataView | null>(nrChunks).fill(null);
+    this.i32 = new Array<Int32Array | null>(nrChunks).fill(null);
     if (buffer) {
       if (buffer.byteLength < sizeBytes) {
         throw new RangeError(
@@ -61,6 +63,7 @@ export class PhysicalMemory {
         const len = Math.min(PHYSMEM_CHUNK_SIZE, sizeBytes - i * PHYSMEM_CHUNK_SIZE);
         this.u8[i] = new Uint8Array(buffer, i * PHYSMEM_CHUNK_SIZE, len);
         this.dv[i] = new DataView(buffer, i * PHYSMEM_CHUNK_SIZE, len);
+        this.i32[i] = new Int32Array(buffer, i * PHYSMEM_CHUNK_SIZE, len >>> 2);
       }
       this.materialised = nrChunks;
     }
@@ -94,9 +97,26 @@ export class PhysicalMemory {
       c = new Uint8Array(PHYSMEM_CHUNK_SIZE);
       this.u8[index] = c;
       this.dv[index] = new DataView(c.buffer);
+      this.i32[index] = new Int32Array(c.buffer);
       this.materialised++;
     }
     return c;
+  }
+
+  /**
+   * The 32-bit words of one 64 KiB chunk (index = address >> 16), materialised, for
+   * allocators that read and write aligned words on their hot path (SLUB's free pointers)
+   * without a bounds check per access. Word i is bytes [i*4, i*4+4) of the chunk, in host
+   * byte order — little-endian on every host we run on. The caller keeps to the chunk.
+   */
+  chunkWords(index: number): Int32Array {
+    const w = this.i32[index];
+    if (w) return w;
+    if (!(index >= 0 && index < this.u8.length && Math.floor(index) === index)) {
+      this.fail(index * PHYSMEM_CHUNK_SIZE, 4);
+    }
+    this.chunkFor(index);
+    return this.i32[index]!;
   }
 
   read8(addr: PhysAddr): number {

@@ -294,6 +294,7 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
       return;
     }
     mm.refcount[pfn] = 0;
+    if (mm.flags[pfn]! & (1 << PG_head)) mm.clearCompoundPage(pfn, order);
     mm.flags[pfn] = 0;
     mm.owner[pfn] = 0;
     mm.order[pfn] = 0;

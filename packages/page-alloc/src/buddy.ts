@@ -1261,6 +1261,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     const mm = this.mm;
     if (isOrdinaryFree(mm, pfn, order)) {
       mm.refcount[pfn] = 0;
+      if (mm.flags[pfn]! & (1 << PG_head)) mm.clearCompoundPage(pfn, order);
       mm.flags[pfn] = 0;
       mm.owner[pfn] = 0;
       this.freeBlock(pfn, order);
@@ -1279,6 +1280,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       return;
     }
     mm.refcount[pfn] = 0;
+    if (mm.flags[pfn]! & (1 << PG_head)) mm.clearCompoundPage(pfn, order);
     mm.flags[pfn] = 0;
     mm.owner[pfn] = 0;
     this.freeBlock(pfn, order);

@@ -21,7 +21,6 @@ import {
   PAGEBLOCK_NR_PAGES,
   PAGEBLOCK_ORDER,
   type Pfn,
-  PG_head,
   PG_reserved,
   PGTY_NONE,
   PhysicalMemory,
@@ -225,7 +224,7 @@ export function prepNewPage(env: PageAllocatorEnv, pfn: Pfn, order: number, gfp:
   mm.order[pfn] = order;
   mm.owner[pfn] = 0;
   if (gfp & __GFP_ZERO) env.memory.fill(pfn * PAGE_SIZE, PAGE_SIZE << order, 0);
-  if (gfp & __GFP_COMP && order > 0) mm.flags[pfn]! |= 1 << PG_head;
+  if (gfp & __GFP_COMP && order > 0) mm.prepCompoundPage(pfn, order);
 }
 
 /** include/linux/gfp.h GFP_ZONE_BAD: the zone-modifier combinations that are a BUG. */

@@ -1,0 +1,3 @@
+export * from './api.js';
+export * from './common.js';
+export * from './slub.js';

@@ -1,0 +1,36 @@
+/**
+ * A booted machine for the slab tests: buddy page allocator on a numa preset, and the
+ * SlabEnv every implementation is built on.
+ */
+import { Kallsyms, type SlabEnv } from '@mmsim/core';
+import type { MachineSpec, PresetName } from '@mmsim/numa';
+import { BuddyAllocator, createPageAllocatorEnv, type PageAllocatorEnv } from '@mmsim/page-alloc';
+
+export interface TestMachine {
+  pageEnv: PageAllocatorEnv;
+  buddy: BuddyAllocator;
+  env: SlabEnv;
+}
+
+export function makeSlabEnv(machine: PresetName | MachineSpec = 'tiny'): TestMachine {
+  const pageEnv = createPageAllocatorEnv(machine);
+  const buddy = new BuddyAllocator(pageEnv);
+  const m = pageEnv.machine;
+  const env: SlabEnv = {
+    pageAllocator: buddy,
+    memory: pageEnv.memory,
+    memMap: pageEnv.memMap,
+    klog: pageEnv.klog,
+    ctx: pageEnv.ctx,
+    cpuToNode: Array.from({ length: m.nrCpus }, (_, cpu) => m.cpuToNode(cpu)),
+    nrNodes: m.nrNodes,
+    kallsyms: new Kallsyms(),
+  };
+  return { pageEnv, buddy, env };
+}
+
+/** Free pages in the whole machine, pcp lists drained first (so counts compare exactly). */
+export function freePages(t: TestMachine): number {
+  t.buddy.drain();
+  return t.buddy.nrFreePages();
+}
