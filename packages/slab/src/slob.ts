@@ -51,7 +51,10 @@
  * - a free of a block that overlaps a free block of its page (a double free) or a kfree() whose
  *   size header is impossible is reported with a WARNING whose message line starts with
  *   `slob:` and ends with "(mmsim check)", and the free is ignored. Linux would silently
- *   corrupt its free list (and later hand out overlapping memory) instead.
+ *   corrupt its free list (and later hand out overlapping memory) instead. The WARNING line
+ *   names the Linux function where the check sits (`mm/slob.c:384 slob_free`, its first line):
+ *   no such WARN exists in 6.1. The check costs nothing extra: slob_free() walks to the
+ *   insertion point anyway, and only the two free neighbours found there can overlap.
  * - a free list whose encoding was overwritten (a write to freed memory) is reported once and
  *   the rest of that page is treated as full, where Linux would follow the garbage.
  * - live objects are counted per cache, so cacheInfo() has numbers and kmem_cache_destroy()
@@ -297,7 +300,8 @@ export class SlabAllocatorSLOB extends SlabAllocatorBase<SlobCache> {
       let next = this.slobNext(pb, cur);
       // Not in Linux: a block that runs past its successor or the page end means a write to
       // freed memory overwrote the encoding; stop here instead of following it.
-      if (next > SLOB_PAGE_UNITS || cur + avail > next) return this.corruptList(pfn, cur);
+      if (next > SLOB_PAGE_UNITS || cur + avail > next)
+        return this.corruptList(pfn, cur, 'mm/slob.c:237 slob_page_alloc+0x0/0x0');
       if (align) {
         // 'aligned' is where the block must start so that aligned + align_offset is aligned
         // (kmalloc() passes its header size so that the object after it is aligned).
@@ -404,48 +408,82 @@ export class SlabAllocatorSLOB extends SlabAllocatorBase<SlobCache> {
   /**
    * mm/slob.c: slob_free() — give `size` bytes at direct-map address `block` back to its page,
    * in address order, coalescing with the free neighbours; a page that becomes entirely free
-   * goes back to the page allocator. The caller has run checkSlobFree().
+   * goes back to the page allocator.
+   *
+   * Not in Linux: before anything changes, the block is checked against the page (unit
+   * boundary, page end) and against its free neighbours, found by slob_free()'s own address-
+   * ordered walk — the list is sorted and disjoint, so only they can overlap it. An overlap is
+   * a double free (or a bogus pointer): reported, and false is returned with nothing changed.
+   * `object` and `fn` name the caller's pointer and function for that report.
    */
-  private slobFree(block: number, size: number): void {
-    if (isZeroOrNullPtr(block)) return;
-    if (!size) throw this.ctx.bug('mm/slob.c:394', ['slob_free+0x0/0x0']);
+  private slobFree(block: number, size: number, object: number, fn: string): boolean {
+    if (isZeroOrNullPtr(block)) return false;
+    if (!size) throw this.ctx.bug('mm/slob.c:394', ['slob_free+0x0/0x0', `${fn}+0x0/0x0`]);
     const pfn = Math.floor((block - PAGE_OFFSET) / PAGE_SIZE);
     const pb = pfn * PAGE_SIZE;
-    const b = (block - PAGE_OFFSET - pb) / SLOB_UNIT;
+    const byteOff = block - PAGE_OFFSET - pb;
     let units = slobUnits(size);
+    if (byteOff & (SLOB_UNIT - 1) || byteOff + units * SLOB_UNIT > PAGE_SIZE) {
+      this.badFree(fn, object, `${size} bytes at page offset ${byteOff} are not a SLOB block`);
+      return false;
+    }
+    const b = byteOff / SLOB_UNIT;
+
+    // Where b goes in the address-ordered free list (prev = -1: before the head).
+    const listed = this.isSlobPageFree(pfn);
+    let prev = -1;
+    let next = SLOB_PAGE_UNITS;
+    if (listed) {
+      next = this.spFreelist[pfn]!;
+      if (b >= next) {
+        prev = next;
+        next = this.slobNext(pb, prev);
+        while (b > next) {
+          prev = next;
+          next = this.slobNext(pb, prev);
+          // A list that does not go forward was overwritten: do not loop forever.
+          if (next <= prev) {
+            this.corruptList(pfn, prev, 'mm/slob.c:384 slob_free+0x0/0x0');
+            return false;
+          }
+        }
+      }
+      if (prev >= 0 && b < prev + this.slobUnitsAt(pb, prev)) {
+        this.overlapReport(fn, object, pfn, b, prev);
+        return false;
+      }
+      if (next !== SLOB_PAGE_UNITS && b + units > next) {
+        this.overlapReport(fn, object, pfn, b, next);
+        return false;
+      }
+    }
 
     if (this.spUnits[pfn]! + units === SLOB_PAGE_UNITS) {
       // Go directly to page allocator. Do not pass slob allocator.
       this.freeHeapPage(pfn);
-      return;
+      return true;
     }
 
-    if (!this.isSlobPageFree(pfn)) {
+    if (!listed) {
       // This slob page is about to become partially free. Easy!
       this.spUnits[pfn] = units;
       this.spFreelist[pfn] = b;
       this.setSlob(pb, b, units, SLOB_PAGE_UNITS);
       this.setSlobPageFree(pfn, size < SLOB_BREAK1 ? 0 : size < SLOB_BREAK2 ? 1 : 2);
-      return;
+      return true;
     }
 
-    // Otherwise the page is already partially free, so find the reinsertion point.
+    // Otherwise the page is already partially free, so reinsert at the point found above.
     this.spUnits[pfn] = this.spUnits[pfn]! + units;
-    const head = this.spFreelist[pfn]!;
-    if (b < head) {
-      if (b + units === head) {
-        units += this.slobUnitsAt(pb, head);
-        this.spFreelist[pfn] = this.slobNext(pb, head);
+    if (prev < 0) {
+      // b < sp->freelist
+      if (b + units === next) {
+        units += this.slobUnitsAt(pb, next);
+        next = this.slobNext(pb, next);
       }
-      this.setSlob(pb, b, units, this.spFreelist[pfn]!);
+      this.setSlob(pb, b, units, next);
       this.spFreelist[pfn] = b;
     } else {
-      let prev = head;
-      let next = this.slobNext(pb, prev);
-      while (b > next) {
-        prev = next;
-        next = this.slobNext(pb, prev);
-      }
       if (next !== SLOB_PAGE_UNITS && b + units === next) {
         units += this.slobUnitsAt(pb, next);
         this.setSlob(pb, b, units, this.slobNext(pb, next));
@@ -459,6 +497,7 @@ export class SlabAllocatorSLOB extends SlabAllocatorBase<SlobCache> {
         this.setSlob(pb, prev, prevUnits, b);
       }
     }
+    return true;
   }
 
   /** slob_free()'s page release: off the list, __folio_clear_slab(), slob_free_pages(b, 0). */
@@ -496,35 +535,31 @@ export class SlabAllocatorSLOB extends SlabAllocatorBase<SlobCache> {
     }
   }
 
+  /** Report a free of block `b` (units) that overlaps the free block at `freeOff`. */
+  private overlapReport(fn: string, object: number, pfn: number, b: number, freeOff: number): void {
+    const fu = this.slobUnitsAt(pfn * PAGE_SIZE, freeOff);
+    if (b >= freeOff && b < freeOff + fu) {
+      this.doubleFree(fn, object, pfn, freeOff, fu);
+    } else {
+      const from = pfnToVirt(pfn) + freeOff * SLOB_UNIT;
+      this.badFree(fn, object, `it overlaps the free block 0x${formatPtr(from)}+${fu * SLOB_UNIT}`);
+    }
+  }
+
   /**
-   * The simulator's sanity check of a slob_free() of `size` bytes at `block`: inside one page,
-   * on a unit boundary, not overlapping a free block. Reports and returns false otherwise.
+   * slobFree()'s checks alone, for callers that must write into the block before freeing it
+   * (the slob_rcu footer): true when a free of `size` bytes at `block` would be accepted.
    */
   private checkSlobFree(block: number, size: number, object: number, fn: string): boolean {
     const pfn = Math.floor((block - PAGE_OFFSET) / PAGE_SIZE);
     const byteOff = block - PAGE_OFFSET - pfn * PAGE_SIZE;
-    if (byteOff & (SLOB_UNIT - 1)) {
-      this.badFree(fn, object, 'not on a SLOB_UNIT boundary');
-      return false;
-    }
-    const off = byteOff / SLOB_UNIT;
     const units = slobUnits(size);
-    if (off + units > SLOB_PAGE_UNITS) {
-      this.badFree(fn, object, `${size} bytes from offset ${byteOff} run past the end of the page`);
+    if (byteOff & (SLOB_UNIT - 1) || byteOff + units * SLOB_UNIT > PAGE_SIZE) {
+      this.badFree(fn, object, `${size} bytes at page offset ${byteOff} are not a SLOB block`);
       return false;
     }
-    if (units > 0 && this.overlapsFree(pfn, off, units)) {
-      const o = this.overlapOff;
-      if (off >= o && off < o + this.overlapUnits) {
-        this.doubleFree(fn, object, pfn, o, this.overlapUnits);
-      } else {
-        const from = pfnToVirt(pfn) + o * SLOB_UNIT;
-        this.badFree(
-          fn,
-          object,
-          `its ${size} bytes overlap the free block 0x${formatPtr(from)}+${this.overlapUnits * SLOB_UNIT}`,
-        );
-      }
+    if (units > 0 && this.overlapsFree(pfn, byteOff / SLOB_UNIT, units)) {
+      this.overlapReport(fn, object, pfn, byteOff / SLOB_UNIT, this.overlapOff);
       return false;
     }
     return true;
@@ -550,14 +585,14 @@ export class SlabAllocatorSLOB extends SlabAllocatorBase<SlobCache> {
     );
   }
 
-  /** A free list whose encoding was overwritten: report once per page state, treat as full. */
-  private corruptList(pfn: number, off: number): number {
+  /** A free list whose encoding was overwritten: report once per spot; the caller gives up. */
+  private corruptList(pfn: number, off: number, location: string): number {
     this.ctx.warnOnce(
       `slob-corrupt-${pfn}-${off}`,
-      'mm/slob.c:297 slob_page_alloc+0x0/0x0',
+      location,
       `slob: free list of page pfn 0x${pfn.toString(16)} is corrupt at offset ${off * SLOB_UNIT} ` +
         `(freed memory overwritten?), rest of the page skipped ${MMSIM}`,
-      ['slob_page_alloc+0x0/0x0', 'slob_alloc+0x0/0x0'],
+      [location.slice(location.indexOf(' ') + 1)],
     );
     return -1;
   }
@@ -627,25 +662,26 @@ export class SlabAllocatorSLOB extends SlabAllocatorBase<SlobCache> {
     this.kfreeSlob(object, pfn);
   }
 
+  /** kfree() of a slob block: slob_free(m, *m + align), the header checked first. */
   private kfreeSlob(object: number, pfn: number): void {
     const m = object - SLOB_MINALIGN;
+    const size = this.kmallocHeader(object, pfn);
+    if (size >= 0) {
+      // A stale header of a block that was freed and coalesced is caught by slobFree().
+      this.slobFree(m, size + SLOB_MINALIGN, object, 'kfree');
+      return;
+    }
+    // No header: either freed before (the header bytes now hold a slob_t) or a bogus pointer.
     const byteOff = m - pfnToVirt(pfn);
-    // A header inside a free block: freed before (its header bytes now hold a slob_t).
     if (
       byteOff >= 0 &&
       byteOff % SLOB_UNIT === 0 &&
       this.overlapsFree(pfn, byteOff / SLOB_UNIT, 1)
     ) {
       this.doubleFree('kfree', object, pfn, this.overlapOff, this.overlapUnits);
-      return;
-    }
-    const size = this.kmallocHeader(object, pfn);
-    if (size < 0) {
+    } else {
       this.badFree('kfree', object, 'no kmalloc size header before it');
-      return;
     }
-    if (!this.checkSlobFree(m, size + SLOB_MINALIGN, object, 'kfree')) return;
-    this.slobFree(m, size + SLOB_MINALIGN);
   }
 
   /**
@@ -737,11 +773,18 @@ export class SlabAllocatorSLOB extends SlabAllocatorBase<SlobCache> {
   protected cacheFree(c: SlobCache, object: number, _caller: number): void {
     if (isZeroOrNullPtr(object)) return;
     const pfn = this.objectPfn(object, 'kmem_cache_free');
+    const rcu = (c.flags & SLAB_TYPESAFE_BY_RCU) !== 0;
     if (c.size < PAGE_SIZE) {
       if (!this.mm.isSlab(this.mm.compoundHead(pfn))) {
         this.badFree('kmem_cache_free', object, 'not in a slob page');
         return;
       }
+      if (!rcu) {
+        // __kmem_cache_free() -> slob_free()
+        if (this.slobFree(object, c.size, object, 'kmem_cache_free')) c.live--;
+        return;
+      }
+      // The footer is written into the object: check the free before writing anything.
       if (!this.checkSlobFree(object, c.size, object, 'kmem_cache_free')) return;
     } else if (object !== pfnToVirt(pfn) || this.mm.isSlab(this.mm.compoundHead(pfn))) {
       this.badFree('kmem_cache_free', object, 'not the start of a page allocation');
@@ -751,24 +794,21 @@ export class SlabAllocatorSLOB extends SlabAllocatorBase<SlobCache> {
       this.pages.freePages(pfn, getOrder(c.size));
       return;
     }
-    if (c.flags & SLAB_TYPESAFE_BY_RCU) {
+    let b = object;
+    let size = c.size;
+    if (rcu) {
       const footer = object + c.size - SLOB_RCU_SIZE - PAGE_OFFSET;
       this.mem.write64Number(footer, 0); // rcu_head.next
       this.mem.write64Number(footer + 8, this.rcuFreeFn); // rcu_head.func = kmem_rcu_free
       this.mem.write32(footer + 16, c.size); // slob_rcu->size
-      // kmem_rcu_free(): b = (void *)slob_rcu - (slob_rcu->size - sizeof(struct slob_rcu)).
-      const size = this.mem.read32(footer + 16);
-      this.kmemCacheFree(footer + PAGE_OFFSET - (size - SLOB_RCU_SIZE), size);
-    } else {
-      this.kmemCacheFree(object, c.size);
+      // call_rcu() ... kmem_rcu_free(): b = (void *)slob_rcu - (slob_rcu->size - sizeof(*slob_rcu)).
+      size = this.mem.read32(footer + 16);
+      b = footer + PAGE_OFFSET - (size - SLOB_RCU_SIZE);
     }
-    c.live--;
-  }
-
-  /** mm/slob.c: __kmem_cache_free(). */
-  private kmemCacheFree(b: number, size: number): void {
-    if (size < PAGE_SIZE) this.slobFree(b, size);
+    // __kmem_cache_free()
+    if (size < PAGE_SIZE) this.slobFree(b, size, object, 'kmem_cache_free');
     else this.pages.freePages(Math.floor((b - PAGE_OFFSET) / PAGE_SIZE), getOrder(size));
+    c.live--;
   }
 
   protected kfreeSlabObject(_s: SlobCache, object: number, caller: number): void {

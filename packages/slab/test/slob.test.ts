@@ -434,6 +434,16 @@ describe('misuse (checks Linux 6.1 SLOB does not have)', () => {
     slob.kfree(keep);
     slob.kfree(b);
   });
+  it('does not loop on a free list whose link was overwritten to point backwards', () => {
+    const a = slob.kmalloc(100, GFP_KERNEL);
+    const b = slob.kmalloc(100, GFP_KERNEL);
+    const keep = slob.kmalloc(100, GFP_KERNEL);
+    slob.kfree(a);
+    t.env.memory.write16(a - 8 + 2 - PAGE_OFFSET, 0); // next of the first free block: itself
+    slob.kfree(b);
+    expect(warnings(/^slob: free list of page pfn 0x[0-9a-f]+ is corrupt/)).toBe(1);
+    expect(slob.kmalloc(100, GFP_KERNEL)).not.toBe(keep);
+  });
 });
 
 describe('invariants under a random workload', () => {
