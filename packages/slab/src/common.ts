@@ -18,14 +18,17 @@ import {
   __GFP_DMA,
   __GFP_RECLAIMABLE,
   __GFP_ZERO,
+  assertSlabFlags,
   type CallSite,
   type ExecContext,
+  formatPtr,
   type Gfp,
   getOrder,
+  isZeroOrNullPtr,
   type Kallsyms,
-  type Klog,
   KERN_ERR,
   KERN_WARNING,
+  type Klog,
   type KmemCache,
   type KmemCacheArgs,
   MAX_PAGE_ORDER,
@@ -49,9 +52,6 @@ import {
   type SlabCtor,
   type SlabEnv,
   type SlabInfo,
-  assertSlabFlags,
-  formatPtr,
-  isZeroOrNullPtr,
   ZERO_SIZE_PTR,
 } from '@mmsim/core';
 import type { SlabOptions } from './api.js';
@@ -78,7 +78,22 @@ export const NR_KMALLOC_TYPES = 4;
 
 /** mm/slab_common.c kmalloc_info[]: size and the name per type, index 0..13. */
 const KMALLOC_SIZES = [0, 96, 192, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
-const KMALLOC_SHORT = ['', '96', '192', '8', '16', '32', '64', '128', '256', '512', '1k', '2k', '4k', '8k'];
+const KMALLOC_SHORT = [
+  '',
+  '96',
+  '192',
+  '8',
+  '16',
+  '32',
+  '64',
+  '128',
+  '256',
+  '512',
+  '1k',
+  '2k',
+  '4k',
+  '8k',
+];
 const KMALLOC_PREFIX = ['kmalloc-', 'kmalloc-rcl-', 'dma-kmalloc-', 'kmalloc-cg-'];
 const KMALLOC_TYPE_FLAGS = [SLAB_NO_MERGE, SLAB_RECLAIM_ACCOUNT, SLAB_CACHE_DMA, SLAB_ACCOUNT];
 
@@ -162,7 +177,11 @@ export class SlabCacheBase implements KmemCache {
 }
 
 /** The number a CallSite stands for (a kallsyms address). */
-export function callSiteAddr(kallsyms: Kallsyms, caller: CallSite | undefined, dflt: string): number {
+export function callSiteAddr(
+  kallsyms: Kallsyms,
+  caller: CallSite | undefined,
+  dflt: string,
+): number {
   if (caller === undefined) return kallsyms.intern(dflt);
   if (typeof caller === 'string') return kallsyms.intern(caller);
   if (!Number.isSafeInteger(caller) || caller < 0) {
@@ -228,7 +247,7 @@ export abstract class SlabAllocatorBase<C extends SlabCacheBase> implements Slab
   protected readonly siteKfree: number;
 
   constructor(env: SlabEnv, options: SlabOptions, kmallocShiftLow: number) {
-    if (!env || !env.pageAllocator || !env.memory || !env.memMap || !env.ctx || !env.kallsyms) {
+    if (!env?.pageAllocator || !env.memory || !env.memMap || !env.ctx || !env.kallsyms) {
       throw new TypeError(
         'slab allocator: env needs pageAllocator, memory, memMap, klog, ctx, cpuToNode, nrNodes and kallsyms',
       );
@@ -241,8 +260,14 @@ export abstract class SlabAllocatorBase<C extends SlabCacheBase> implements Slab
     this.ctx = env.ctx;
     this.kallsyms = env.kallsyms;
     this.cacheLineSize = options.cacheLineSize ?? 64;
-    if (!Number.isInteger(this.cacheLineSize) || this.cacheLineSize < 8 || (this.cacheLineSize & (this.cacheLineSize - 1)) !== 0) {
-      throw new RangeError(`cacheLineSize ${String(options.cacheLineSize)}: expected a power of two >= 8`);
+    if (
+      !Number.isInteger(this.cacheLineSize) ||
+      this.cacheLineSize < 8 ||
+      (this.cacheLineSize & (this.cacheLineSize - 1)) !== 0
+    ) {
+      throw new RangeError(
+        `cacheLineSize ${String(options.cacheLineSize)}: expected a power of two >= 8`,
+      );
     }
     this.slabNomerge = options.slabNomerge ?? false;
     this.kmallocShiftLow = kmallocShiftLow;
@@ -288,8 +313,8 @@ export abstract class SlabAllocatorBase<C extends SlabCacheBase> implements Slab
   ): number;
   /** kmem_cache_free() after the JS checks: cache_from_obj() and slab_free(). */
   protected abstract cacheFree(s: C, object: number, caller: number): void;
-  /** kfree() of an object in a slab page owned by `s`. */
-  protected abstract kfreeSlabObject(s: C, object: number, caller: number): void;
+  /** kfree() of an object in the slab (head pfn `slab`) of cache `s`. */
+  protected abstract kfreeSlabObject(s: C, object: number, caller: number, slab: number): void;
   /** __kmem_cache_shutdown(): free everything; report live objects and return false. */
   protected abstract shutdownCache(s: C, caller: number): boolean;
   /** __kmem_cache_shrink(): give empty slabs back; returns the pages freed. */
@@ -337,7 +362,9 @@ export abstract class SlabAllocatorBase<C extends SlabCacheBase> implements Slab
       throw new TypeError(`kmem_cache_create: name ${String(name)} is not a string`);
     }
     if (!Number.isSafeInteger(size) || size < 0) {
-      throw new RangeError(`kmem_cache_create(${name}): size ${String(size)} is not an unsigned int`);
+      throw new RangeError(
+        `kmem_cache_create(${name}): size ${String(size)} is not an unsigned int`,
+      );
     }
     assertSlabFlags(flags);
     for (const [k, v] of [
@@ -347,7 +374,9 @@ export abstract class SlabAllocatorBase<C extends SlabCacheBase> implements Slab
       ['freeptr_offset', args.freeptrOffset],
     ] as const) {
       if (!Number.isSafeInteger(v) || v < 0) {
-        throw new RangeError(`kmem_cache_create(${name}): ${k} ${String(v)} is not an unsigned int`);
+        throw new RangeError(
+          `kmem_cache_create(${name}): ${k} ${String(v)} is not an unsigned int`,
+        );
       }
     }
     if (args.align & (args.align - 1)) {
@@ -453,7 +482,8 @@ export abstract class SlabAllocatorBase<C extends SlabCacheBase> implements Slab
   kmem_cache_alloc(s: KmemCache, gfp: Gfp, caller?: CallSite): number {
     const c = this.cacheOf(s, 'kmem_cache_alloc');
     this.checkGfp(gfp, 'kmem_cache_alloc');
-    const site = caller === undefined ? this.siteKmemCacheAlloc : callSiteAddr(this.kallsyms, caller, '');
+    const site =
+      caller === undefined ? this.siteKmemCacheAlloc : callSiteAddr(this.kallsyms, caller, '');
     return this.slabAlloc(c, gfp, NUMA_NO_NODE, site, c.object_size);
   }
 
@@ -465,13 +495,16 @@ export abstract class SlabAllocatorBase<C extends SlabCacheBase> implements Slab
     const c = this.cacheOf(s, 'kmem_cache_alloc_node');
     this.checkGfp(gfp, 'kmem_cache_alloc_node');
     this.checkNid(nid, 'kmem_cache_alloc_node');
-    const site = caller === undefined ? this.siteKmemCacheAlloc : callSiteAddr(this.kallsyms, caller, '');
+    const site =
+      caller === undefined ? this.siteKmemCacheAlloc : callSiteAddr(this.kallsyms, caller, '');
     return this.slabAlloc(c, gfp, nid, site, c.object_size);
   }
 
   protected checkNid(nid: number, fn: string): void {
     if (nid !== NUMA_NO_NODE && !(Number.isInteger(nid) && nid >= 0 && nid < this.env.nrNodes)) {
-      throw new RangeError(`${fn}: node ${String(nid)} does not exist (0..${this.env.nrNodes - 1} or NUMA_NO_NODE)`);
+      throw new RangeError(
+        `${fn}: node ${String(nid)} does not exist (0..${this.env.nrNodes - 1} or NUMA_NO_NODE)`,
+      );
     }
   }
 
@@ -484,7 +517,8 @@ export abstract class SlabAllocatorBase<C extends SlabCacheBase> implements Slab
   kmem_cache_free(s: KmemCache, object: number, caller?: CallSite): void {
     const c = this.cacheOf(s, 'kmem_cache_free');
     this.checkObject(object, 'kmem_cache_free');
-    const site = caller === undefined ? this.siteKmemCacheFree : callSiteAddr(this.kallsyms, caller, '');
+    const site =
+      caller === undefined ? this.siteKmemCacheFree : callSiteAddr(this.kallsyms, caller, '');
     this.cacheFree(c, object, site);
   }
 
@@ -650,7 +684,7 @@ export abstract class SlabAllocatorBase<C extends SlabCacheBase> implements Slab
       // A slab page without a cache: only a corrupted struct page gets here.
       throw this.ctx.bug('mm/slub.c:4733', ['kfree+0x0/0x0']);
     }
-    this.kfreeSlabObject(s, object, site);
+    this.kfreeSlabObject(s, object, site, head);
   }
 
   /** mm/slub.c free_large_kmalloc(). */

@@ -1,3 +1,4 @@
 export * from './api.js';
 export * from './common.js';
+export * from './slob.js';
 export * from './slub.js';

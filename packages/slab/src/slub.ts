@@ -31,6 +31,7 @@
  */
 import {
   __CMPXCHG_DOUBLE,
+  __GFP_BITS_MASK,
   __GFP_COMP,
   __GFP_DIRECT_RECLAIM,
   __GFP_FS,
@@ -48,6 +49,7 @@ import {
   __GFP_THISNODE,
   __GFP_ZERO,
   __OBJECT_POISON,
+  type CallSite,
   DEBUG_DEFAULT_FLAGS,
   formatGfp,
   formatPtr,
@@ -62,6 +64,7 @@ import {
   type KmemCache,
   MAX_PAGE_ORDER,
   NO_PAGE,
+  NUMA_NO_NODE,
   PAGE_ALLOC_COSTLY_ORDER,
   PAGE_OFFSET,
   PAGE_SIZE,
@@ -137,6 +140,8 @@ const SL_FULL = 4;
 const SL_CPU_PARTIAL = 8;
 
 const TWO_32 = 4294967296;
+/** The gfp bits the in-line fast path handles itself (everything but __GFP_ZERO). */
+const GFP_FAST_OK = (__GFP_BITS_MASK & ~__GFP_ZERO) >>> 0;
 const NIL = -1;
 
 /** swab32(). */
@@ -234,7 +239,13 @@ export function parseSlabDebug(str: string): { blocks: DebugBlock[]; disableHigh
           throw new RangeError(`slab_debug option '${ch}' unknown (expected F Z P U T A O -)`);
       }
     }
-    const slabs = comma < 0 ? null : raw.slice(comma + 1).split(',').filter((x) => x !== '');
+    const slabs =
+      comma < 0
+        ? null
+        : raw
+            .slice(comma + 1)
+            .split(',')
+            .filter((x) => x !== '');
     blocks.push({ flags, slabs });
   }
   return { blocks, disableHigherOrder };
@@ -271,6 +282,15 @@ export class SlubCache extends SlabCacheBase {
   readonly cpuSlabEnd: Float64Array;
   readonly cpuPartial: Int32Array;
   readonly cpuPartialSlabs: Int32Array;
+  /**
+   * The fast path's view of the CPU slab's bytes: the 64 KiB memory chunk holding it (a
+   * slab of order <= 4 never crosses one), the chunk's virtual address, and the two
+   * constants of the hardened encoding that do not change within a chunk.
+   */
+  readonly cpuWords: (Int32Array | null)[];
+  readonly cpuWordBase: Float64Array;
+  readonly cpuXorLo: Int32Array;
+  readonly cpuBaseLow: Int32Array;
   // struct kmem_cache_node, per node
   readonly partialHead: Int32Array;
   readonly partialTail: Int32Array;
@@ -281,7 +301,15 @@ export class SlubCache extends SlabCacheBase {
   /** ORDER_FALLBACK and friends (CONFIG_SLUB_STATS style counters). */
   readonly stats = { allocSlowpath: 0, allocSlab: 0, freeSlab: 0, orderFallback: 0, freeFrozen: 0 };
 
-  constructor(id: number, name: string, objectSize: number, flags: number, args: CacheArgs, nrCpus: number, nrNodes: number) {
+  constructor(
+    id: number,
+    name: string,
+    objectSize: number,
+    flags: number,
+    args: CacheArgs,
+    nrCpus: number,
+    nrNodes: number,
+  ) {
     super(id, name, objectSize, flags, args);
     this.cpuFreelist = new Float64Array(nrCpus);
     this.cpuSlab = new Int32Array(nrCpus).fill(NIL);
@@ -289,6 +317,10 @@ export class SlubCache extends SlabCacheBase {
     this.cpuSlabEnd = new Float64Array(nrCpus);
     this.cpuPartial = new Int32Array(nrCpus).fill(NIL);
     this.cpuPartialSlabs = new Int32Array(nrCpus);
+    this.cpuWords = new Array<Int32Array | null>(nrCpus).fill(null);
+    this.cpuWordBase = new Float64Array(nrCpus);
+    this.cpuXorLo = new Int32Array(nrCpus);
+    this.cpuBaseLow = new Int32Array(nrCpus);
     this.partialHead = new Int32Array(nrNodes).fill(NIL);
     this.partialTail = new Int32Array(nrNodes).fill(NIL);
     this.nrPartial = new Int32Array(nrNodes);
@@ -298,10 +330,33 @@ export class SlubCache extends SlabCacheBase {
   }
 }
 
+/** The files of /sys/kernel/slab/<cache>/ that describe its geometry and debugging. */
+export interface SlubSysfs {
+  object_size: number;
+  slab_size: number;
+  objs_per_slab: number;
+  order: number;
+  min_partial: number;
+  cpu_partial: number;
+  align: number;
+  red_zone: number;
+  poison: number;
+  store_user: number;
+  sanity_checks: number;
+  trace: number;
+  aliases: number;
+  /** Not sysfs files, but what slabinfo -v shows: the free pointer offset, s->inuse, red_left_pad. */
+  offset: number;
+  inuse: number;
+  red_left_pad: number;
+}
+
 /** The SLUB allocator. */
 export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   readonly name = 'slub';
-  readonly options: Readonly<Required<Omit<SlabOptions, 'slabDebug'>>> & { slabDebug: string | undefined };
+  readonly options: Readonly<Required<Omit<SlabOptions, 'slabDebug'>>> & {
+    slabDebug: string | undefined;
+  };
   private readonly nrCpus: number;
   private readonly nrNodes: number;
   private readonly hardened: boolean;
@@ -318,7 +373,6 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   private readonly lruPrev: Int32Array;
   private randomState = 0x9e3779b9;
   private oomRatelimitJiffy = -1;
-  private readonly siteNewSlab: number;
 
   constructor(env: SlabEnv, options: SlabOptions = {}) {
     super(env, options, 3);
@@ -332,7 +386,8 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       ['slabMaxOrder', maxOrder, MAX_PAGE_ORDER],
       ['slabMinObjects', minObjects, MAX_OBJS_PER_PAGE],
     ] as const) {
-      if (!Number.isInteger(v) || v < 0 || v > hi) throw new RangeError(`${k} ${String(v)}: expected 0..${hi}`);
+      if (!Number.isInteger(v) || v < 0 || v > hi)
+        throw new RangeError(`${k} ${String(v)}: expected 0..${hi}`);
     }
     this.options = {
       slabDebug: options.slabDebug,
@@ -366,7 +421,6 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     this.slabState = new Uint8Array(n);
     this.lruNext = this.mm.lruNext;
     this.lruPrev = this.mm.lruPrev;
-    this.siteNewSlab = this.kallsyms.intern('allocate_slab');
     if (this.options.kmallocCaches) this.createKmallocCaches();
   }
 
@@ -413,11 +467,29 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     return null;
   }
 
-  protected createCache(id: number, name: string, size: number, flags: number, args: CacheArgs): SlubCache | null {
-    const s = new SlubCache(id, name, size, this.kmemCacheFlags(flags, name), args, this.nrCpus, this.nrNodes);
+  protected createCache(
+    id: number,
+    name: string,
+    size: number,
+    flags: number,
+    args: CacheArgs,
+  ): SlubCache | null {
+    const s = new SlubCache(
+      id,
+      name,
+      size,
+      this.kmemCacheFlags(flags, name),
+      args,
+      this.nrCpus,
+      this.nrNodes,
+    );
     if (!(s.flags & SLAB_NO_CMPXCHG)) s.flags |= __CMPXCHG_DOUBLE;
     if (!this.calculateSizes(s, args)) return null;
-    if (this.disableHigherOrderDebug && s.flags & SLAB_DEBUG_FLAGS && getOrder(s.size) > getOrder(s.object_size)) {
+    if (
+      this.disableHigherOrderDebug &&
+      s.flags & SLAB_DEBUG_FLAGS &&
+      getOrder(s.size) > getOrder(s.object_size)
+    ) {
       // slab_debug=O: "Disable debugging flags that store metadata if the min slab order
       // increased" (kmem_cache_open()).
       s.flags &= ~(SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER);
@@ -428,7 +500,15 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     s.min_partial = Math.min(MAX_PARTIAL, Math.max(MIN_PARTIAL, Math.floor(Math.log2(s.size) / 2)));
     // set_cpu_partial(): CPU partial lists are off for debug caches.
     s.debug = (s.flags & SLAB_DEBUG_FLAGS) !== 0;
-    const nrObjects = s.debug ? 0 : s.size >= PAGE_SIZE ? 6 : s.size >= 1024 ? 24 : s.size >= 256 ? 52 : 120;
+    const nrObjects = s.debug
+      ? 0
+      : s.size >= PAGE_SIZE
+        ? 6
+        : s.size >= 1024
+          ? 24
+          : s.size >= 256
+            ? 52
+            : 120;
     s.cpu_partial = nrObjects;
     s.cpu_partial_slabs = nrObjects === 0 ? 0 : Math.ceil((nrObjects * 2) / s.objects);
     // get_random_long() for s->random, from a per-allocator sequence so runs repeat.
@@ -451,7 +531,8 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   private calculateSizes(s: SlubCache, args: CacheArgs): boolean {
     const flags = s.flags;
     let size = alignUp(s.object_size, WORD);
-    if (flags & SLAB_POISON && !(flags & SLAB_TYPESAFE_BY_RCU) && !s.ctor) s.flags |= __OBJECT_POISON;
+    if (flags & SLAB_POISON && !(flags & SLAB_TYPESAFE_BY_RCU) && !s.ctor)
+      s.flags |= __OBJECT_POISON;
     else s.flags &= ~__OBJECT_POISON;
     if (flags & SLAB_RED_ZONE && size === s.object_size) size += WORD;
     s.inuse = size;
@@ -538,50 +619,131 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     w[i + 1] = hi;
   }
 
+  // ---- the fast paths (slab_alloc_node() / do_slab_free() with a CPU slab) --------------------
+
+  /**
+   * kmem_cache_alloc(): pop c->freelist in line when the call is ordinary (a handle of this
+   * allocator, plain gfp bits, no caller, no __GFP_ZERO), else the checked general path.
+   */
+  override kmem_cache_alloc(cache: KmemCache, gfp: Gfp, caller?: CallSite): number {
+    const s = cache as SlubCache;
+    if (
+      caller === undefined &&
+      (gfp & ~GFP_FAST_OK) === 0 &&
+      s !== null &&
+      typeof s === 'object' &&
+      this.cacheById[s.id] === s
+    ) {
+      if (gfp & __GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
+      const cpu = this.ctx.cpu;
+      const object = s.cpuFreelist[cpu]!;
+      const w = s.cpuWords[cpu];
+      if (object !== 0 && w) {
+        // A freelist pointer outside the slab was written by someone else: touching it faults.
+        if (!(object >= s.cpuSlabBase[cpu]! && object < s.cpuSlabEnd[cpu]!)) {
+          return this.corruptFreelist(s, cpu, object);
+        }
+        const at = ((object - s.cpuWordBase[cpu]!) | 0) + s.offset;
+        const i = at >> 2;
+        let lo = w[i]!;
+        let hi = w[i + 1]!;
+        if (this.hardened) {
+          lo ^= s.cpuXorLo[cpu]!;
+          hi ^= s.randomHi ^ bswap32((s.cpuBaseLow[cpu]! + at) | 0);
+        }
+        // get_freepointer_safe(): the next pointer is taken as it is, garbage or not.
+        s.cpuFreelist[cpu] =
+          (lo | hi) === 0 ? 0 : hi >>> 16 !== 0xffff ? -1 : (hi & 0xffff) * TWO_32 + (lo >>> 0);
+        return object;
+      }
+      if (!s.dead)
+        return this.slabAlloc(s, gfp, NUMA_NO_NODE, this.siteKmemCacheAlloc, s.object_size);
+    }
+    return super.kmem_cache_alloc(cache, gfp, caller);
+  }
+
+  /**
+   * kmem_cache_free(): push onto c->freelist in line when the object lies in this CPU's slab
+   * of the cache (then cache_from_obj() has nothing to find), else the checked path.
+   */
+  override kmem_cache_free(cache: KmemCache, object: number, caller?: CallSite): void {
+    const s = cache as SlubCache;
+    if (caller === undefined && s !== null && typeof s === 'object' && this.cacheById[s.id] === s) {
+      const cpu = this.ctx.cpu;
+      const w = s.cpuWords[cpu];
+      const off = object - s.cpuSlabBase[cpu]!;
+      if (w && off >= 0 && object < s.cpuSlabEnd[cpu]! && (off | 0) % s.size === 0) {
+        const fp = s.cpuFreelist[cpu]!;
+        if (object === fp && this.hardened) throw this.naiveDoubleFree(s);
+        const at = ((object - s.cpuWordBase[cpu]!) | 0) + s.offset;
+        const i = at >> 2;
+        let lo = fp === 0 ? 0 : fp | 0;
+        let hi = fp === 0 ? 0 : 0xffff0000 | Math.floor(fp / TWO_32);
+        if (this.hardened) {
+          lo ^= s.cpuXorLo[cpu]!;
+          hi ^= s.randomHi ^ bswap32((s.cpuBaseLow[cpu]! + at) | 0);
+        }
+        w[i] = lo;
+        w[i + 1] = hi;
+        s.cpuFreelist[cpu] = object;
+        return;
+      }
+    }
+    super.kmem_cache_free(cache, object, caller);
+  }
+
   // ---- allocation ----------------------------------------------------------------------------
 
-  protected slabAlloc(s: SlubCache, gfp: Gfp, nid: number, caller: number, origSize: number): number {
+  protected slabAlloc(
+    s: SlubCache,
+    gfp: Gfp,
+    nid: number,
+    caller: number,
+    origSize: number,
+  ): number {
     // slab_pre_alloc_hook() → might_alloc()
     if (gfp & __GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
     const cpu = this.ctx.cpu;
     let object = s.cpuFreelist[cpu]!;
     if (object !== 0 && (nid < 0 || this.mm.node[s.cpuSlab[cpu]!] === nid)) {
       // The fast path (slab_alloc_node()): pop c->freelist.
-      const next = this.getFreepointer(s, object);
-      if (next !== 0 && !(next >= s.cpuSlabBase[cpu]! && next < s.cpuSlabEnd[cpu]!)) {
-        return this.corruptFreelist(s, cpu, object, next);
+      if (!(object >= s.cpuSlabBase[cpu]! && object < s.cpuSlabEnd[cpu]!)) {
+        return this.corruptFreelist(s, cpu, object);
       }
-      s.cpuFreelist[cpu] = next;
+      s.cpuFreelist[cpu] = this.cpuNextFree(s, cpu, object);
     } else {
       object = this.slowAlloc(s, gfp, nid, caller, origSize);
       if (object === 0) return 0;
     }
     if (gfp & __GFP_ZERO) {
       // slab_post_alloc_hook(): kmalloc redzoning keeps the bytes past the request.
-      const zeroSize = s.flags & SLAB_KMALLOC && s.flags & (SLAB_STORE_USER | SLAB_RED_ZONE) ? origSize : s.object_size;
+      const zeroSize =
+        s.flags & SLAB_KMALLOC && s.flags & (SLAB_STORE_USER | SLAB_RED_ZONE)
+          ? origSize
+          : s.object_size;
       this.mem.fill(object - PAGE_OFFSET, zeroSize, 0);
     }
     return object;
   }
 
   /**
-   * A free pointer on the CPU freelist points outside the slab: someone wrote into a free
-   * object. Linux would follow the pointer and fault on the bad address (a general
-   * protection fault for a non-canonical one); we isolate the rest of the chain so the
-   * machine stays usable, and Oops as Linux would.
+   * The CPU freelist holds a pointer outside the slab: someone wrote into a free object.
+   * Linux dereferences it and faults — a general protection fault for a non-canonical
+   * address, a page fault otherwise. The rest of the chain is dropped (as Linux's
+   * "Isolate corrupted freechain" does) so the cache stays usable after the Oops.
    */
-  private corruptFreelist(s: SlubCache, cpu: number, object: number, next: number): never {
+  private corruptFreelist(s: SlubCache, cpu: number, bad: number): never {
     s.cpuFreelist[cpu] = 0;
-    const bad = next < 0 ? 'non-canonical' : formatPtr(next);
+    const canonical = bad > 0 && bad < 2 ** 48;
     throw this.ctx.oops(
-      next < 0
-        ? [`general protection fault, probably for non-canonical address in the freelist of ${s.name} after 0x${formatPtr(object)}`]
-        : [
-            `BUG: unable to handle page fault for address: ${bad}`,
+      canonical
+        ? [
+            `BUG: unable to handle page fault for address: ${formatPtr(bad + s.offset)}`,
             '#PF: supervisor read access in kernel mode',
             '#PF: error_code(0x0000) - not-present page',
-          ],
-      next < 0 ? 'general protection fault' : 'Oops',
+          ]
+        : [`general protection fault, probably for non-canonical address in ${s.name}'s freelist`],
+      canonical ? 'Oops' : 'general protection fault',
       0,
       ['kmem_cache_alloc_noprof+0x0/0x0'],
     );
@@ -607,6 +769,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
         // The CPU slab is full: it leaves the CPU and sits on no list.
         this.slabState[slab]! &= ~SL_FROZEN;
         s.cpuSlab[cpu] = NIL;
+        s.cpuWords[cpu] = null;
       }
     }
     // new_slab: the CPU partial list first.
@@ -642,6 +805,16 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const base = pfnToVirt(slab);
     s.cpuSlabBase[cpu] = base;
     s.cpuSlabEnd[cpu] = base + this.slabObjects[slab]! * s.size;
+    if (this.slabOrder[slab]! <= 4) {
+      const chunk = Math.floor((base - PAGE_OFFSET) / 65536);
+      const chunkBase = PAGE_OFFSET + chunk * 65536;
+      s.cpuWords[cpu] = this.mem.chunkWords(chunk);
+      s.cpuWordBase[cpu] = chunkBase;
+      s.cpuXorLo[cpu] = this.hardened
+        ? s.randomLo ^ bswap32(0xffff0000 | Math.floor(chunkBase / TWO_32))
+        : 0;
+      s.cpuBaseLow[cpu] = (chunkBase % TWO_32) | 0;
+    } else s.cpuWords[cpu] = null;
     if (fl === 0) {
       // A slab without free objects cannot be frozen; only a corrupted list gets here.
       return this.slowAllocAgain(s, cpu);
@@ -654,13 +827,26 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     return 0;
   }
 
+  /** get_freepointer() for an object of this CPU's slab, through the cached chunk words. */
+  private cpuNextFree(s: SlubCache, cpu: number, object: number): number {
+    const w = s.cpuWords[cpu];
+    if (!w) return this.getFreepointer(s, object);
+    const at = ((object - s.cpuWordBase[cpu]!) | 0) + s.offset;
+    const i = at >> 2;
+    let lo = w[i]!;
+    let hi = w[i + 1]!;
+    if (this.hardened) {
+      lo ^= s.cpuXorLo[cpu]!;
+      hi ^= s.randomHi ^ bswap32((s.cpuBaseLow[cpu]! + at) | 0);
+    }
+    return (lo | hi) === 0 ? 0 : hi >>> 16 !== 0xffff ? -1 : (hi & 0xffff) * TWO_32 + (lo >>> 0);
+  }
+
   /** load_freelist: hand out the first object, the rest becomes c->freelist. */
   private loadFreelist(s: SlubCache, cpu: number, fl: number): number {
-    const next = this.getFreepointer(s, fl);
-    if (next !== 0 && !(next >= s.cpuSlabBase[cpu]! && next < s.cpuSlabEnd[cpu]!)) {
-      return this.corruptFreelist(s, cpu, fl, next);
-    }
-    s.cpuFreelist[cpu] = next;
+    if (!(fl >= s.cpuSlabBase[cpu]! && fl < s.cpuSlabEnd[cpu]!))
+      return this.corruptFreelist(s, cpu, fl);
+    s.cpuFreelist[cpu] = this.cpuNextFree(s, cpu, fl);
     return fl;
   }
 
@@ -710,7 +896,8 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const flags = (gfp & GFP_SLAB_KEEP) | s.allocflags;
     let allocGfp = ((flags | __GFP_NOWARN | __GFP_NORETRY) & ~__GFP_NOFAIL) >>> 0;
     if (allocGfp & __GFP_DIRECT_RECLAIM && s.order > s.minOrder) {
-      allocGfp = ((allocGfp | __GFP_NOMEMALLOC) & ~(__GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM)) >>> 0;
+      allocGfp =
+        ((allocGfp | __GFP_NOMEMALLOC) & ~(__GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM)) >>> 0;
     }
     let order = s.order;
     let objects = s.objects;
@@ -751,7 +938,8 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   private setupObject(s: SlubCache, object: number): void {
     if (s.debug) {
       this.initObject(s, object, SLUB_RED_INACTIVE, s.object_size);
-      if (s.flags & SLAB_STORE_USER) this.mem.fill(object - PAGE_OFFSET + this.infoEnd(s), 2 * TRACK_SIZE, 0);
+      if (s.flags & SLAB_STORE_USER)
+        this.mem.fill(object - PAGE_OFFSET + this.infoEnd(s), 2 * TRACK_SIZE, 0);
     }
     if (s.ctor) s.ctor(object);
   }
@@ -894,6 +1082,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     let fl = s.cpuFreelist[cpu]!;
     s.cpuSlab[cpu] = NIL;
     s.cpuFreelist[cpu] = 0;
+    s.cpuWords[cpu] = null;
     if (slab === NIL) return;
     const remote = this.slabFreelist[slab] !== 0;
     // Splice c->freelist in front of slab->freelist, counting the objects returned.
@@ -904,7 +1093,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       this.setFreepointer(s, fl, prior);
       prior = fl;
       count++;
-      fl = next > 0 ? next : 0;
+      fl = Math.max(next, 0);
     }
     this.slabFreelist[slab] = prior;
     this.slabInuse[slab]! -= count;
@@ -930,7 +1119,8 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     if (s.flags & SLAB_CONSISTENCY_CHECKS) {
       this.slabPadCheck(s, slab);
       const base = pfnToVirt(slab) + s.red_left_pad;
-      for (let i = 0; i < this.slabObjects[slab]!; i++) this.checkObjectBytes(s, slab, base + i * s.size, SLUB_RED_INACTIVE);
+      for (let i = 0; i < this.slabObjects[slab]!; i++)
+        this.checkObjectBytes(s, slab, base + i * s.size, SLUB_RED_INACTIVE);
     }
     s.stats.freeSlab++;
     const order = this.slabOrder[slab]!;
@@ -974,8 +1164,8 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     this.slabFree(c, slab, object, caller);
   }
 
-  protected kfreeSlabObject(s: SlubCache, object: number, caller: number): void {
-    this.slabFree(s, this.slabOf(object, 'kfree'), object, caller);
+  protected kfreeSlabObject(s: SlubCache, object: number, caller: number, slab: number): void {
+    this.slabFree(s, slab, object, caller);
   }
 
   /** slab_free() → do_slab_free(): the fast path when the object is in this CPU's slab. */
@@ -988,11 +1178,23 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     if (slab === s.cpuSlab[cpu]) {
       const fl = s.cpuFreelist[cpu]!;
       if (object === fl && this.hardened) throw this.naiveDoubleFree(s);
-      if ((object - s.cpuSlabBase[cpu]!) % s.size !== 0) {
+      if (((object - s.cpuSlabBase[cpu]!) | 0) % s.size !== 0) {
         this.invalidPointer(s, slab, object);
         return;
       }
-      this.setFreepointer(s, object, fl);
+      const w = s.cpuWords[cpu];
+      if (w) {
+        const at = ((object - s.cpuWordBase[cpu]!) | 0) + s.offset;
+        const i = at >> 2;
+        let lo = fl === 0 ? 0 : fl | 0;
+        let hi = fl === 0 ? 0 : 0xffff0000 | Math.floor(fl / TWO_32);
+        if (this.hardened) {
+          lo ^= s.cpuXorLo[cpu]!;
+          hi ^= s.randomHi ^ bswap32((s.cpuBaseLow[cpu]! + at) | 0);
+        }
+        w[i] = lo;
+        w[i + 1] = hi;
+      } else this.setFreepointer(s, object, fl);
       s.cpuFreelist[cpu] = object;
       return;
     }
@@ -1017,7 +1219,11 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   /** mm/slub.c __slab_free(): a free into a slab that is not this CPU's. */
   private slowFree(s: SlubCache, slab: number, object: number): void {
     const base = pfnToVirt(slab) + s.red_left_pad;
-    if ((object - base) % s.size !== 0 || object < base || object >= base + this.slabObjects[slab]! * s.size) {
+    if (
+      object < base ||
+      object >= base + this.slabObjects[slab]! * s.size ||
+      ((object - base) | 0) % s.size !== 0
+    ) {
       this.invalidPointer(s, slab, object);
       return;
     }
@@ -1057,10 +1263,17 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   // ---- debug: allocation and free one object at a time under the list lock ------------------
 
   /** ___slab_alloc() for kmem_cache_debug(s): alloc_single_from_partial/new_slab(). */
-  private allocDebug(s: SlubCache, gfp: Gfp, nid: number, caller: number, origSize: number): number {
+  private allocDebug(
+    s: SlubCache,
+    gfp: Gfp,
+    nid: number,
+    caller: number,
+    origSize: number,
+  ): number {
     const search = nid < 0 ? (this.env.cpuToNode[this.ctx.cpu] ?? 0) : nid;
     const order = [search];
-    if (!(nid >= 0 && gfp & __GFP_THISNODE)) for (let n = 0; n < this.nrNodes; n++) if (n !== search) order.push(n);
+    if (!(nid >= 0 && gfp & __GFP_THISNODE))
+      for (let n = 0; n < this.nrNodes; n++) if (n !== search) order.push(n);
     for (const n of order) {
       let slab = s.partialHead[n]!;
       while (slab !== NIL) {
@@ -1091,7 +1304,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const object = this.slabFreelist[slab]!;
     if (object === 0) return 0;
     const next = this.getFreepointer(s, object);
-    this.slabFreelist[slab] = next > 0 ? next : 0;
+    this.slabFreelist[slab] = Math.max(next, 0);
     this.slabInuse[slab]!++;
     if (!this.allocDebugProcessing(s, slab, object, origSize)) {
       if (this.slabState[slab]! & SL_NODE_PARTIAL) this.removePartial(s, this.mm.node[slab]!, slab);
@@ -1106,7 +1319,12 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   }
 
   /** alloc_debug_processing(). */
-  private allocDebugProcessing(s: SlubCache, slab: number, object: number, origSize: number): boolean {
+  private allocDebugProcessing(
+    s: SlubCache,
+    slab: number,
+    object: number,
+    origSize: number,
+  ): boolean {
     if (s.flags & SLAB_CONSISTENCY_CHECKS) {
       let ok = this.checkSlab(s, slab);
       if (ok && !this.checkValidPointer(s, slab, object)) {
@@ -1158,7 +1376,11 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       if (!this.checkSlab(s, slab)) return false;
     }
     if (this.slabInuse[slab]! < 1) {
-      this.slabErr(s, slab, `Slab has ${this.slabInuse[slab]} allocated objects but 1 are to be freed`);
+      this.slabErr(
+        s,
+        slab,
+        `Slab has ${this.slabInuse[slab]} allocated objects but 1 are to be freed`,
+      );
       return false;
     }
     if (s.flags & SLAB_CONSISTENCY_CHECKS) {
@@ -1200,7 +1422,8 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     let poisonSize = s.object_size;
     if (s.flags & SLAB_RED_ZONE) {
       this.mem.fill(p - s.red_left_pad, s.red_left_pad, val);
-      if (s.flags & SLAB_STORE_USER && s.flags & SLAB_KMALLOC && val === SLUB_RED_ACTIVE) poisonSize = origSize;
+      if (s.flags & SLAB_STORE_USER && s.flags & SLAB_KMALLOC && val === SLUB_RED_ACTIVE)
+        poisonSize = origSize;
     }
     if (s.flags & __OBJECT_POISON && val === SLUB_RED_INACTIVE) {
       this.mem.fill(p, poisonSize - 1, POISON_FREE);
@@ -1214,7 +1437,9 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     if (object === 0) return true;
     const base = pfnToVirt(slab);
     const o = object - s.red_left_pad;
-    return o >= base && o < base + this.slabObjects[slab]! * s.size && (o - base) % s.size === 0;
+    return (
+      o >= base && o < base + this.slabObjects[slab]! * s.size && ((o - base) | 0) % s.size === 0
+    );
   }
 
   /** set_track_update(): addr, handle, cpu, pid, when — 32 bytes each with STACKDEPOT. */
@@ -1239,7 +1464,10 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const cpu = this.mem.read32(t + 12);
     const pid = this.mem.read32(t + 16) | 0;
     const when = this.mem.read64Number(t + 24);
-    this.klog.printk(KERN_ERR, `${what} in ${this.kallsyms.formatSymbol(addr)} age=${now - when} cpu=${cpu} pid=${pid}`);
+    this.klog.printk(
+      KERN_ERR,
+      `${what} in ${this.kallsyms.formatSymbol(addr)} age=${now - when} cpu=${cpu} pid=${pid}`,
+    );
     // stack_depot_print(): the saved stack — the allocator entry, then the caller.
     const handle = this.mem.read32(t + 8);
     if (handle === 0) {
@@ -1277,9 +1505,18 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
 
   /** slab_bug(): the banner. */
   private slabBug(s: SlubCache | null, what: string): void {
-    this.klog.printk(KERN_ERR, '=============================================================================');
-    this.klog.printk(KERN_ERR, `BUG ${s ? s.name : '<unknown>'} (${this.ctx.printTainted()}): ${what}`);
-    this.klog.printk(KERN_ERR, '-----------------------------------------------------------------------------');
+    this.klog.printk(
+      KERN_ERR,
+      '=============================================================================',
+    );
+    this.klog.printk(
+      KERN_ERR,
+      `BUG ${s ? s.name : '<unknown>'} (${this.ctx.printTainted()}): ${what}`,
+    );
+    this.klog.printk(
+      KERN_ERR,
+      '-----------------------------------------------------------------------------',
+    );
     this.klog.printk(KERN_ERR, '');
   }
 
@@ -1300,12 +1537,16 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     this.printTracking(s, p);
     this.printSlabInfo(slab);
     const fp = this.getFreepointer(s, p);
-    this.klog.printk(KERN_ERR, `Object 0x${formatPtr(p)} @offset=${p - addr} fp=0x${formatPtr(Math.max(fp, 0))}`);
+    this.klog.printk(
+      KERN_ERR,
+      `Object 0x${formatPtr(p)} @offset=${p - addr} fp=0x${formatPtr(Math.max(fp, 0))}`,
+    );
     this.klog.printk(KERN_ERR, '');
     if (s.flags & SLAB_RED_ZONE) this.printSection('Redzone  ', p - s.red_left_pad, s.red_left_pad);
     else if (p > addr + 16) this.printSection('Bytes b4 ', p - 16, 16);
     this.printSection('Object   ', p, Math.min(s.object_size, PAGE_SIZE));
-    if (s.flags & SLAB_RED_ZONE) this.printSection('Redzone  ', p + s.object_size, s.inuse - s.object_size);
+    if (s.flags & SLAB_RED_ZONE)
+      this.printSection('Redzone  ', p + s.object_size, s.inuse - s.object_size);
     let off = this.infoEnd(s);
     if (s.flags & SLAB_STORE_USER) off += 2 * TRACK_SIZE;
     if (s.flags & SLAB_STORE_USER && s.flags & SLAB_KMALLOC) off += WORD;
@@ -1337,7 +1578,16 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
    * the object report only for the first problem in the object, then the FIX line and the
    * bytes restored.
    */
-  private checkBytes(s: SlubCache, slab: number, object: number, what: string, start: number, value: number, bytes: number, printObject: boolean): boolean {
+  private checkBytes(
+    s: SlubCache,
+    slab: number,
+    object: number,
+    what: string,
+    start: number,
+    value: number,
+    bytes: number,
+    printObject: boolean,
+  ): boolean {
     if (bytes <= 0) return true;
     const phys = start - PAGE_OFFSET;
     const i = this.mem.findNot(phys, bytes, value);
@@ -1351,7 +1601,10 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       `[${what} overwritten] 0x${formatPtr(fault)}-0x${formatPtr(end - 1)} @offset=${fault - addr}. First byte 0x${this.mem.read8(fault - PAGE_OFFSET).toString(16)} instead of 0x${value.toString(16)}`,
     );
     if (printObject) this.objectErr(s, slab, object, 'Object corrupt');
-    this.slabFix(s, `Restoring ${what} 0x${formatPtr(fault)}-0x${formatPtr(end - 1)}=0x${value.toString(16)}`);
+    this.slabFix(
+      s,
+      `Restoring ${what} 0x${formatPtr(fault)}-0x${formatPtr(end - 1)}=0x${value.toString(16)}`,
+    );
     this.mem.fill(fault - PAGE_OFFSET, end - fault, value);
     return false;
   }
@@ -1361,19 +1614,83 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     let ret = true;
     const endObject = object + s.object_size;
     if (s.flags & SLAB_RED_ZONE) {
-      if (!this.checkBytes(s, slab, object, 'Left Redzone', object - s.red_left_pad, val, s.red_left_pad, ret)) ret = false;
-      if (!this.checkBytes(s, slab, object, 'Right Redzone', endObject, val, s.inuse - s.object_size, ret)) ret = false;
+      if (
+        !this.checkBytes(
+          s,
+          slab,
+          object,
+          'Left Redzone',
+          object - s.red_left_pad,
+          val,
+          s.red_left_pad,
+          ret,
+        )
+      )
+        ret = false;
+      if (
+        !this.checkBytes(
+          s,
+          slab,
+          object,
+          'Right Redzone',
+          endObject,
+          val,
+          s.inuse - s.object_size,
+          ret,
+        )
+      )
+        ret = false;
       if (s.flags & SLAB_STORE_USER && s.flags & SLAB_KMALLOC && val === SLUB_RED_ACTIVE) {
         const orig = this.mem.read32(object - PAGE_OFFSET + this.infoEnd(s) + 2 * TRACK_SIZE);
-        if (s.object_size > orig && !this.checkBytes(s, slab, object, 'kmalloc Redzone', object + orig, val, s.object_size - orig, ret)) ret = false;
+        if (
+          s.object_size > orig &&
+          !this.checkBytes(
+            s,
+            slab,
+            object,
+            'kmalloc Redzone',
+            object + orig,
+            val,
+            s.object_size - orig,
+            ret,
+          )
+        )
+          ret = false;
       }
     } else if (s.flags & SLAB_POISON && s.object_size < s.inuse) {
-      if (!this.checkBytes(s, slab, object, 'Alignment padding', endObject, POISON_INUSE, s.inuse - s.object_size, ret)) ret = false;
+      if (
+        !this.checkBytes(
+          s,
+          slab,
+          object,
+          'Alignment padding',
+          endObject,
+          POISON_INUSE,
+          s.inuse - s.object_size,
+          ret,
+        )
+      )
+        ret = false;
     }
     if (s.flags & SLAB_POISON) {
       if (val !== SLUB_RED_ACTIVE && s.flags & __OBJECT_POISON) {
-        if (!this.checkBytes(s, slab, object, 'Poison', object, POISON_FREE, s.object_size - 1, ret)) ret = false;
-        if (!this.checkBytes(s, slab, object, 'End Poison', object + s.object_size - 1, POISON_END, 1, ret)) ret = false;
+        if (
+          !this.checkBytes(s, slab, object, 'Poison', object, POISON_FREE, s.object_size - 1, ret)
+        )
+          ret = false;
+        if (
+          !this.checkBytes(
+            s,
+            slab,
+            object,
+            'End Poison',
+            object + s.object_size - 1,
+            POISON_END,
+            1,
+            ret,
+          )
+        )
+          ret = false;
       }
       // check_pad_bytes()
       let off = this.infoEnd(s);
@@ -1382,7 +1699,20 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
         if (s.flags & SLAB_KMALLOC) off += WORD;
       }
       const end = this.sizeFromObject(s);
-      if (end !== off && !this.checkBytes(s, slab, object, 'Object padding', object + off, POISON_INUSE, end - off, true)) ret = false;
+      if (
+        end !== off &&
+        !this.checkBytes(
+          s,
+          slab,
+          object,
+          'Object padding',
+          object + off,
+          POISON_INUSE,
+          end - off,
+          true,
+        )
+      )
+        ret = false;
     }
     // "Cannot check freepointer while object is allocated if object and freepointer overlap."
     if (s.offset >= s.inuse || val !== SLUB_RED_ACTIVE) {
@@ -1433,12 +1763,18 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const fault = pad + i;
     let end = start + length;
     while (end > fault && this.mem.read8(end - 1 - PAGE_OFFSET) === POISON_INUSE) end--;
-    this.slabBug(s, `Padding overwritten. 0x${formatPtr(fault)}-0x${formatPtr(end - 1)} @offset=${fault - start}`);
+    this.slabBug(
+      s,
+      `Padding overwritten. 0x${formatPtr(fault)}-0x${formatPtr(end - 1)} @offset=${fault - start}`,
+    );
     this.printSection('Padding ', pad, remainder);
     this.printSlabInfo(slab);
     this.ctx.addTaint('B');
     this.ctx.warn('mm/slub.c:1152 __slab_err+0x0/0x0');
-    this.slabFix(s, `Restoring slab padding 0x${formatPtr(fault)}-0x${formatPtr(end - 1)}=0x${POISON_INUSE.toString(16)}`);
+    this.slabFix(
+      s,
+      `Restoring slab padding 0x${formatPtr(fault)}-0x${formatPtr(end - 1)}=0x${POISON_INUSE.toString(16)}`,
+    );
     this.mem.fill(fault - PAGE_OFFSET, end - fault, POISON_INUSE);
   }
 
@@ -1468,7 +1804,11 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       nr++;
     }
     if (this.slabInuse[slab] !== objects - nr) {
-      this.slabErr(s, slab, `Wrong object count. Counter is ${this.slabInuse[slab]} but counted were ${objects - nr}`);
+      this.slabErr(
+        s,
+        slab,
+        `Wrong object count. Counter is ${this.slabInuse[slab]} but counted were ${objects - nr}`,
+      );
       this.slabInuse[slab] = objects - nr;
       this.slabFix(s, 'Object count adjusted');
     }
@@ -1486,7 +1826,10 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       const bytes = this.mem.readBytes(object - PAGE_OFFSET, s.object_size);
       for (const l of hexDumpLines('Object ', object, bytes)) this.klog.printk(KERN_INFO, l);
     }
-    this.ctx.dumpStack(['dump_stack_lvl+0x0/0x0', `${alloc ? 'alloc' : 'free'}_debug_processing+0x0/0x0`]);
+    this.ctx.dumpStack([
+      'dump_stack_lvl+0x0/0x0',
+      `${alloc ? 'alloc' : 'free'}_debug_processing+0x0/0x0`,
+    ]);
   }
 
   // ---- shutdown, shrink, stats ---------------------------------------------------------------
@@ -1620,7 +1963,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   }
 
   /** The geometry /sys/kernel/slab/<cache>/ shows. */
-  sysfs(cache: KmemCache): Record<string, number> {
+  sysfs(cache: KmemCache): SlubSysfs {
     const s = this.cacheOf(cache, 'sysfs');
     return {
       object_size: s.object_size,
@@ -1648,15 +1991,18 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     for (const s of this.cacheById) {
       if (!s || s.dead) continue;
       const slabs = new Set<number>();
-      for (let pfn = 0; pfn < mm.nrPages; pfn++) if (mm.pageType[pfn] === PGTY_slab && mm.owner[pfn] === s.id) slabs.add(pfn);
+      for (let pfn = 0; pfn < mm.nrPages; pfn++)
+        if (mm.pageType[pfn] === PGTY_slab && mm.owner[pfn] === s.id) slabs.add(pfn);
       const perNode = new Float64Array(this.nrNodes);
       const objsNode = new Float64Array(this.nrNodes);
       const cpuOwned = new Set<number>();
       for (let cpu = 0; cpu < this.nrCpus; cpu++) {
         const slab = s.cpuSlab[cpu]!;
         if (slab !== NIL) {
-          if (!slabs.has(slab)) errs.push(`${s.name}: cpu ${cpu} slab ${slab} is not a slab of the cache`);
-          if (!(this.slabState[slab]! & SL_FROZEN)) errs.push(`${s.name}: cpu ${cpu} slab ${slab} is not frozen`);
+          if (!slabs.has(slab))
+            errs.push(`${s.name}: cpu ${cpu} slab ${slab} is not a slab of the cache`);
+          if (!(this.slabState[slab]! & SL_FROZEN))
+            errs.push(`${s.name}: cpu ${cpu} slab ${slab} is not frozen`);
           cpuOwned.add(slab);
           let n = 0;
           for (let fp = s.cpuFreelist[cpu]!; fp !== 0; fp = this.getFreepointer(s, fp)) {
@@ -1669,27 +2015,34 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
               break;
             }
           }
-        } else if (s.cpuFreelist[cpu] !== 0) errs.push(`${s.name}: cpu ${cpu} has a freelist without a slab`);
+        } else if (s.cpuFreelist[cpu] !== 0)
+          errs.push(`${s.name}: cpu ${cpu} has a freelist without a slab`);
         let count = 0;
         for (let slab2 = s.cpuPartial[cpu]!; slab2 !== NIL; slab2 = this.lruNext[slab2]!) {
           count++;
-          if (!slabs.has(slab2)) errs.push(`${s.name}: cpu ${cpu} partial ${slab2} is not a slab of the cache`);
+          if (!slabs.has(slab2))
+            errs.push(`${s.name}: cpu ${cpu} partial ${slab2} is not a slab of the cache`);
           if (count > slabs.size) break;
         }
-        if (count !== s.cpuPartialSlabs[cpu]) errs.push(`${s.name}: cpu ${cpu} partial count ${s.cpuPartialSlabs[cpu]} != ${count}`);
+        if (count !== s.cpuPartialSlabs[cpu])
+          errs.push(`${s.name}: cpu ${cpu} partial count ${s.cpuPartialSlabs[cpu]} != ${count}`);
       }
       for (let n = 0; n < this.nrNodes; n++) {
         let count = 0;
         let prev = NIL;
         for (let slab = s.partialHead[n]!; slab !== NIL; slab = this.lruNext[slab]!) {
           count++;
-          if (this.lruPrev[slab] !== prev) errs.push(`${s.name}: node ${n} partial list prev link of ${slab} broken`);
-          if (!(this.slabState[slab]! & SL_NODE_PARTIAL)) errs.push(`${s.name}: slab ${slab} on partial list not marked`);
-          if (this.slabInuse[slab] === this.slabObjects[slab]) errs.push(`${s.name}: full slab ${slab} on the partial list`);
+          if (this.lruPrev[slab] !== prev)
+            errs.push(`${s.name}: node ${n} partial list prev link of ${slab} broken`);
+          if (!(this.slabState[slab]! & SL_NODE_PARTIAL))
+            errs.push(`${s.name}: slab ${slab} on partial list not marked`);
+          if (this.slabInuse[slab] === this.slabObjects[slab])
+            errs.push(`${s.name}: full slab ${slab} on the partial list`);
           prev = slab;
           if (count > slabs.size) break;
         }
-        if (count !== s.nrPartial[n]) errs.push(`${s.name}: node ${n} nr_partial ${s.nrPartial[n]} != ${count}`);
+        if (count !== s.nrPartial[n])
+          errs.push(`${s.name}: node ${n} nr_partial ${s.nrPartial[n]} != ${count}`);
         if (prev !== s.partialTail[n]) errs.push(`${s.name}: node ${n} partial tail broken`);
       }
       for (const slab of slabs) {
@@ -1710,12 +2063,16 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
           }
         }
         if (this.slabInuse[slab]! + free !== this.slabObjects[slab]) {
-          errs.push(`${s.name}: slab ${slab} inuse ${this.slabInuse[slab]} + free ${free} != objects ${this.slabObjects[slab]}`);
+          errs.push(
+            `${s.name}: slab ${slab} inuse ${this.slabInuse[slab]} + free ${free} != objects ${this.slabObjects[slab]}`,
+          );
         }
       }
       for (let n = 0; n < this.nrNodes; n++) {
-        if (perNode[n] !== s.nrSlabs[n]) errs.push(`${s.name}: node ${n} nr_slabs ${s.nrSlabs[n]} != ${perNode[n]}`);
-        if (objsNode[n] !== s.totalObjects[n]) errs.push(`${s.name}: node ${n} total_objects ${s.totalObjects[n]} != ${objsNode[n]}`);
+        if (perNode[n] !== s.nrSlabs[n])
+          errs.push(`${s.name}: node ${n} nr_slabs ${s.nrSlabs[n]} != ${perNode[n]}`);
+        if (objsNode[n] !== s.totalObjects[n])
+          errs.push(`${s.name}: node ${n} total_objects ${s.totalObjects[n]} != ${objsNode[n]}`);
       }
     }
     return errs;
@@ -1723,5 +2080,5 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
 }
 
 /** The SLUB factory: `createSlub(env, { slabDebug: 'FZPU' })`. */
-export const createSlub = (env: SlabEnv, options?: SlabOptions): SlubAllocator => new SlubAllocator(env, options);
-
+export const createSlub = (env: SlabEnv, options?: SlabOptions): SlubAllocator =>
+  new SlubAllocator(env, options);
