@@ -53,13 +53,19 @@
  */
 import {
   __GFP_COMP,
-  __GFP_DIRECT_RECLAIM,
   __GFP_NOFAIL,
   __GFP_NOWARN,
   __GFP_RECLAIM,
   __GFP_RECLAIMABLE,
   __GFP_THISNODE,
-  __GFP_ZERO,
+  __GFP_DIRECT_RECLAIM as CORE___GFP_DIRECT_RECLAIM,
+  __GFP_ZERO as CORE___GFP_ZERO,
+  NUMA_NO_NODE as CORE_NUMA_NO_NODE,
+  PAGE_OFFSET as CORE_PAGE_OFFSET,
+  PAGE_SIZE as CORE_PAGE_SIZE,
+  PGTY_slab as CORE_PGTY_slab,
+  SLAB_POISON as CORE_SLAB_POISON,
+  SLAB_RED_ZONE as CORE_SLAB_RED_ZONE,
   formatGfp,
   formatPtr,
   GFP_CONSTRAINT_MASK,
@@ -73,11 +79,7 @@ import {
   KERN_WARNING,
   type KmemCache,
   NO_PAGE,
-  NUMA_NO_NODE,
-  PAGE_OFFSET,
-  PAGE_SIZE,
   PGTY_NONE,
-  PGTY_slab,
   pfnToVirt,
   SLAB_CACHE_DMA,
   SLAB_CACHE_DMA32,
@@ -87,9 +89,7 @@ import {
   SLAB_NO_MERGE,
   SLAB_NO_REAP,
   SLAB_NOLEAKTRACE,
-  SLAB_POISON,
   SLAB_RECLAIM_ACCOUNT,
-  SLAB_RED_ZONE,
   SLAB_STORE_USER,
   SLAB_TRACE,
   SLAB_TYPESAFE_BY_RCU,
@@ -105,6 +105,17 @@ import {
   SlabAllocatorBase,
   SlabCacheBase,
 } from './common.js';
+
+// Module-local copies of hot constants: plain bindings instead of live imports (module
+// runners such as vitest's turn each imported binding into a property read).
+const __GFP_DIRECT_RECLAIM = CORE___GFP_DIRECT_RECLAIM;
+const __GFP_ZERO = CORE___GFP_ZERO;
+const NUMA_NO_NODE = CORE_NUMA_NO_NODE;
+const PAGE_OFFSET = CORE_PAGE_OFFSET;
+const PAGE_SIZE = CORE_PAGE_SIZE;
+const PGTY_slab = CORE_PGTY_slab;
+const SLAB_POISON = CORE_SLAB_POISON;
+const SLAB_RED_ZONE = CORE_SLAB_RED_ZONE;
 
 // ---- constants of mm/slab.c (6.1, x86-64, 4 KiB pages) -----------------------------------------
 
