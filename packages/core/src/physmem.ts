@@ -308,7 +308,17 @@ export class PhysicalMemory {
       if (!c) {
         if (byte !== 0) return a - addr;
       } else {
-        for (let k = off; k < off + n; k++) if (c[k] !== byte) return a - addr + (k - off);
+        // Word at a time through the aligned middle (poison checks scan whole objects).
+        const end = off + n;
+        let k = off;
+        while (k < end && (k & 3) !== 0) {
+          if (c[k] !== byte) return a - addr + (k - off);
+          k++;
+        }
+        const w = this.i32[i]!;
+        const pattern = Math.imul(byte, 0x01010101);
+        while (k + 4 <= end && w[k >> 2] === pattern) k += 4;
+        for (; k < end; k++) if (c[k] !== byte) return a - addr + (k - off);
       }
       a += n;
     }

@@ -1,4 +1,5 @@
 export * from './api.js';
 export * from './common.js';
+export * from './env.js';
 export * from './slob.js';
 export * from './slub.js';

@@ -813,7 +813,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       s.cpuXorLo[cpu] = this.hardened
         ? s.randomLo ^ bswap32(0xffff0000 | Math.floor(chunkBase / TWO_32))
         : 0;
-      s.cpuBaseLow[cpu] = (chunkBase % TWO_32) | 0;
+      s.cpuBaseLow[cpu] = (chunkBase - Math.floor(chunkBase / TWO_32) * TWO_32) | 0;
     } else s.cpuWords[cpu] = null;
     if (fl === 0) {
       // A slab without free objects cannot be frozen; only a corrupted list gets here.

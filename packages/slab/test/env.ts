@@ -2,9 +2,10 @@
  * A booted machine for the slab tests: buddy page allocator on a numa preset, and the
  * SlabEnv every implementation is built on.
  */
-import { Kallsyms, type SlabEnv } from '@mmsim/core';
+import type { SlabEnv } from '@mmsim/core';
 import type { MachineSpec, PresetName } from '@mmsim/numa';
 import { BuddyAllocator, createPageAllocatorEnv, type PageAllocatorEnv } from '@mmsim/page-alloc';
+import { createSlabEnv } from '../src/env.js';
 
 export interface TestMachine {
   pageEnv: PageAllocatorEnv;
@@ -15,17 +16,7 @@ export interface TestMachine {
 export function makeSlabEnv(machine: PresetName | MachineSpec = 'tiny'): TestMachine {
   const pageEnv = createPageAllocatorEnv(machine);
   const buddy = new BuddyAllocator(pageEnv);
-  const m = pageEnv.machine;
-  const env: SlabEnv = {
-    pageAllocator: buddy,
-    memory: pageEnv.memory,
-    memMap: pageEnv.memMap,
-    klog: pageEnv.klog,
-    ctx: pageEnv.ctx,
-    cpuToNode: Array.from({ length: m.nrCpus }, (_, cpu) => m.cpuToNode(cpu)),
-    nrNodes: m.nrNodes,
-    kallsyms: new Kallsyms(),
-  };
+  const env: SlabEnv = createSlabEnv(pageEnv, buddy);
   return { pageEnv, buddy, env };
 }
 
