@@ -162,6 +162,37 @@ describe('geometry as 6.1 computes it (slab_max_order 1 above 32 MiB, 64-byte li
   });
 });
 
+describe('the freelist array lives in simulated memory', () => {
+  it('OBJFREELIST: inside the last object; on-slab: the last num bytes of the slab; the bytes decide what is handed out', () => {
+    const { t, a } = boot();
+    const mem = t.env.memory;
+    const s = a.kmem_cache_create('t200', 200, 0, 0)!;
+    const x = a.kmem_cache_alloc(s, GFP_KERNEL);
+    const slab = slabPfn(t, x);
+    const info = a.slabInfo(slab)!;
+    expect(info.freelist).toBe(info.sMem + 19 * 200);
+    // freelist[active..num) = the free indices 16..19, one byte each.
+    expect(Array.from(mem.readBytes(info.freelist - PAGE_OFFSET, 20))).toEqual(
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+
+    const c = a.kmem_cache_create('c32', 32, 0, 0)!;
+    expect(a.geometry(c)).toMatchObject({ num: 124, objFreelist: false, offSlab: false });
+    const y = a.kmem_cache_alloc(c, GFP_KERNEL);
+    const cs = slabPfn(t, y);
+    const ci = a.slabInfo(cs)!;
+    expect(ci.freelist).toBe(pfnToVirt(cs) + PAGE_SIZE - 124);
+    // Rewrite freelist[16] (the next object the refill takes) to say object 100.
+    mem.write8(ci.freelist - PAGE_OFFSET + 16, 100);
+    mem.write8(ci.freelist - PAGE_OFFSET + 100, 16);
+    for (let i = 0; i < 15; i++) a.kmem_cache_alloc(c, GFP_KERNEL);
+    a.kmem_cache_alloc(c, GFP_KERNEL); // refill: 60 objects from freelist[16..76)
+    const ac = a.arrayCache(c).entries;
+    expect(ac[0]).toBe(ci.sMem + 100 * 32);
+    expect(a.verify()).toEqual([]);
+  });
+});
+
 describe('tunables (enable_cpucache) and slabinfo', () => {
   it('limit 120/54/24/8 by size, batchcount (limit+1)/2, no shared array on one CPU', () => {
     const { a } = boot();
@@ -675,6 +706,19 @@ describe('DEBUG caches (SLAB_RED_ZONE, SLAB_POISON, SLAB_STORE_USER)', () => {
     // The object was re-poisoned for use; the cache carries on.
     expect(t.env.memory.read8(x - PAGE_OFFSET + 20)).toBe(POISON_INUSE);
     expect(a.verify()).toEqual([]);
+  });
+
+  it('slab_destroy_debugcheck() checks the red zones of every object when a slab is given back', () => {
+    const { t, a } = boot();
+    const s = a.kmem_cache_create('rz', 100, 0, SLAB_RED_ZONE)!;
+    const x = a.kmem_cache_alloc(s, GFP_KERNEL);
+    a.kmem_cache_free(s, x);
+    t.env.memory.write8(x - 8 - PAGE_OFFSET, 0); // red zone 1 of a free object
+    expect(a.kmem_cache_shrink(s)).toBe(0);
+    expect(lines(t)).toContain(
+      "slab error in slab_destroy_debugcheck(): cache `rz': start of a freed object was overwritten",
+    );
+    expect(a.cacheInfo(s).num_slabs).toBe(0);
   });
 
   it('poisoned caches run the constructor at allocation time', () => {
