@@ -88,6 +88,7 @@ import {
   SLAB_TYPESAFE_BY_RCU,
   type SlabEnv,
   type SlabInfo,
+  ZERO_SIZE_PTR,
 } from '@mmsim/core';
 import type { SlabOptions } from './api.js';
 import {
@@ -96,6 +97,7 @@ import {
   calculateAlignment,
   fls,
   hexDumpLines,
+  KMALLOC_MAX_CACHE_SIZE,
   SlabAllocatorBase,
   SlabCacheBase,
   WORD,
@@ -629,6 +631,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const s = cache as SlubCache;
     if (
       caller === undefined &&
+      gfp >>> 0 === gfp &&
       (gfp & ~GFP_FAST_OK) === 0 &&
       s !== null &&
       typeof s === 'object' &&
@@ -690,6 +693,53 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       }
     }
     super.kmem_cache_free(cache, object, caller);
+  }
+
+  /** kmalloc(): the cache lookup and the CPU freelist pop in line for ordinary requests. */
+  override kmalloc(size: number, gfp: Gfp, nid: number = NUMA_NO_NODE, caller?: CallSite): number {
+    if (
+      caller === undefined &&
+      nid === NUMA_NO_NODE &&
+      (size | 0) === size &&
+      size > 0 &&
+      size <= KMALLOC_MAX_CACHE_SIZE &&
+      gfp >>> 0 === gfp &&
+      (gfp & ~GFP_FAST_OK) === 0
+    ) {
+      const s = this.kmallocCaches[this.kmallocType(gfp)]![this.kmallocIndex(size)];
+      if (s && !s.debug) {
+        if (gfp & __GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
+        const cpu = this.ctx.cpu;
+        const object = s.cpuFreelist[cpu]!;
+        if (object !== 0 && object >= s.cpuSlabBase[cpu]! && object < s.cpuSlabEnd[cpu]!) {
+          s.cpuFreelist[cpu] = this.cpuNextFree(s, cpu, object);
+          return object;
+        }
+        const p = this.slowAlloc(s, gfp, NUMA_NO_NODE, this.siteKmalloc, size);
+        return p;
+      }
+    }
+    return super.kmalloc(size, gfp, nid, caller);
+  }
+
+  /** kfree(): the slab lookup and the CPU freelist push in line for ordinary frees. */
+  override kfree(object: number, caller?: CallSite): void {
+    if (caller === undefined && object > ZERO_SIZE_PTR && Number.isInteger(object)) {
+      const mm = this.mm;
+      const pfn = Math.floor((object - PAGE_OFFSET) / PAGE_SIZE);
+      if (pfn >= 0 && pfn < mm.nrPages) {
+        const t = mm.tailOf[pfn]!;
+        const slab = t === 0 ? pfn : t - 1;
+        if (mm.pageType[slab] === PGTY_slab) {
+          const s = this.cacheById[mm.owner[slab]!];
+          if (s && !s.debug) {
+            this.slabFree(s, slab, object, this.siteKfree);
+            return;
+          }
+        }
+      }
+    }
+    super.kfree(object, caller);
   }
 
   // ---- allocation ----------------------------------------------------------------------------
