@@ -344,7 +344,28 @@ class Harness {
     if (c !== null && c !== s) {
       this.fail(`virt_to_cache(${what} = ${hex(addr)}) is ${fmt(c)}, expected ${fmt(s)}`);
     }
+    if (c === null) return;
+    // page->slab_cache: the owner id on the slab's head page is one per cache.
+    const owner = this.env.memMap.owner[this.head(addr)]!;
+    const known = this.ownerOf.get(s);
+    if (known === undefined) {
+      const other = this.cacheOfOwner.get(owner);
+      if (owner === 0 || (other !== undefined && other !== s && this.a.caches().includes(other))) {
+        this.fail(
+          `${what} = ${hex(addr)}: its slab page has owner ${owner}${other ? `, already the owner of ${fmt(other)}` : ''}; expected an id of ${fmt(s)} alone`,
+        );
+      }
+      this.ownerOf.set(s, owner);
+      this.cacheOfOwner.set(owner, s);
+    } else if (owner !== known) {
+      this.fail(
+        `${what} = ${hex(addr)}: its slab page has owner ${owner}, other slabs of ${fmt(s)} have ${known}`,
+      );
+    }
   }
+  /** The memMap.owner value seen on each cache's slab pages, and back. */
+  private readonly ownerOf = new Map<KmemCache, number>();
+  private readonly cacheOfOwner = new Map<number, KmemCache>();
 
   /** kmem_cache_alloc() (or zalloc/alloc_node via `how`) that must succeed; checked and held. */
   alloc(s: KmemCache, what = `kmem_cache_alloc(${s.name})`, how?: () => VirtAddr): VirtAddr {
