@@ -155,6 +155,8 @@ export interface SlabAllocator {
    * kmem_cache_create(): the legacy 5-argument form (name, size, align, flags, ctor) or the
    * 6.12 form (name, size, args, flags). Returns the new cache, a compatible existing cache
    * it merged with, or null on failure (a KernelPanic is thrown instead with SLAB_PANIC).
+   * SLAB_CACHE_DMA / SLAB_CACHE_DMA32 caches take their slabs from those zones (SLOB, as in
+   * Linux 6.1, keeps one heap for every cache and ignores them).
    */
   kmem_cache_create(
     name: string,
@@ -176,17 +178,30 @@ export interface SlabAllocator {
   /** kmem_cache_alloc_node(): an object from node `nid` (NUMA_NO_NODE: any). */
   kmem_cache_alloc_node(s: KmemCache, gfp: Gfp, nid: number, caller?: CallSite): VirtAddr;
   kmem_cache_free(s: KmemCache, object: VirtAddr, caller?: CallSite): void;
-  /** kmem_cache_shrink(): give empty slabs back to the page allocator; returns 0. */
+  /**
+   * kmem_cache_shrink(): give empty slabs back to the page allocator; returns 0 when the
+   * cache holds no slab afterwards, 1 when some remain (SLUB's __kmem_cache_shrink()).
+   */
   kmem_cache_shrink(s: KmemCache): number;
-  /** kmem_cache_destroy(); a cache with live objects is reported and kept. */
+  /**
+   * kmem_cache_destroy(). A cache with live objects is reported (where the implementation
+   * can know) and unlinked but kept, as Linux leaks it: its objects stay valid and can be
+   * freed, and destroying the handle again once it is empty finishes the job.
+   */
   kmem_cache_destroy(s: KmemCache | null, caller?: CallSite): void;
   /** kmem_cache_size(): the object size. */
   kmem_cache_size(s: KmemCache): number;
   /** __kmalloc_node(): a buffer of at least `size` bytes, ZERO_SIZE_PTR for 0, or 0. */
   kmalloc(size: number, gfp: Gfp, nid?: number, caller?: CallSite): VirtAddr;
-  /** kfree(): NULL and ZERO_SIZE_PTR are ignored. */
+  /**
+   * kfree(): of kmalloc memory (and, on SLUB and SLAB, of any slab object, as Linux allows);
+   * NULL and ZERO_SIZE_PTR are ignored.
+   */
   kfree(object: VirtAddr, caller?: CallSite): void;
-  /** ksize(): the usable size of any object or kmalloc'd buffer (0 for NULL). */
+  /**
+   * ksize(): the usable size of a kmalloc'd buffer (0 for NULL and ZERO_SIZE_PTR); SLUB and
+   * SLAB answer for any slab object, SLOB only for kmalloc blocks (it reads their header).
+   */
   ksize(object: VirtAddr): number;
   /** The cache a slab object belongs to (virt_to_cache()), or null. */
   virt_to_cache(object: VirtAddr): KmemCache | null;

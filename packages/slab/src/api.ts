@@ -22,7 +22,10 @@ export interface SlabOptions {
   slabNomerge?: boolean;
   /** `slab_min_order=`. @defaultValue 0 */
   slabMinOrder?: number;
-  /** `slab_max_order=` (capped at MAX_PAGE_ORDER). @defaultValue 3 (PAGE_ALLOC_COSTLY_ORDER) */
+  /**
+   * `slab_max_order=` (capped at MAX_PAGE_ORDER).
+   * @defaultValue SLUB: 3 (PAGE_ALLOC_COSTLY_ORDER); SLAB: 1 above 32 MiB of RAM, else 0
+   */
   slabMaxOrder?: number;
   /** `slab_min_objects=` (0 = 4 * (fls(nr_cpus) + 1)). @defaultValue 0 */
   slabMinObjects?: number;

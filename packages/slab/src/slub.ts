@@ -1195,7 +1195,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       this.ctx.warnOnce(
         'kmem_cache_free-not-slab',
         'mm/slub.c:4756 kmem_cache_free+0x0/0x0',
-        'kmem_cache_free: Object is not a Slab page!',
+        'virt_to_cache: Object is not a Slab page!',
       );
       return;
     }
@@ -1205,7 +1205,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       if (real && real !== s) {
         this.ctx.warn(
           'mm/slub.c:4771 kmem_cache_free+0x0/0x0',
-          `kmem_cache_free: Wrong slab cache. ${s.name} but object is from ${real.name}`,
+          `cache_from_obj: Wrong slab cache. ${s.name} but object is from ${real.name}`,
         );
         this.printTracking(real, object);
         c = real;
@@ -2038,11 +2038,20 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   verify(): string[] {
     const errs: string[] = [];
     const mm = this.mm;
+    // One pass over the memmap: every slab page, by owning cache.
+    const byOwner = new Map<number, Set<number>>();
+    for (let pfn = 0; pfn < mm.nrPages; pfn++) {
+      if (mm.pageType[pfn] !== PGTY_slab) continue;
+      const id = mm.owner[pfn]!;
+      let set = byOwner.get(id);
+      if (!set) byOwner.set(id, (set = new Set()));
+      set.add(pfn);
+      if (!this.cacheById[id] || this.cacheById[id]!.dead)
+        errs.push(`slab page ${pfn} belongs to no live cache (owner ${id})`);
+    }
     for (const s of this.cacheById) {
       if (!s || s.dead) continue;
-      const slabs = new Set<number>();
-      for (let pfn = 0; pfn < mm.nrPages; pfn++)
-        if (mm.pageType[pfn] === PGTY_slab && mm.owner[pfn] === s.id) slabs.add(pfn);
+      const slabs = byOwner.get(s.id) ?? new Set<number>();
       const perNode = new Float64Array(this.nrNodes);
       const objsNode = new Float64Array(this.nrNodes);
       const cpuOwned = new Set<number>();
