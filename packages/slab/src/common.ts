@@ -46,6 +46,7 @@ import {
   SLAB_KMALLOC,
   SLAB_MUST_HWCACHE_ALIGN,
   SLAB_NO_MERGE,
+  SLAB_NO_REAP,
   SLAB_PANIC,
   SLAB_RECLAIM_ACCOUNT,
   type SlabAllocator,
@@ -568,9 +569,13 @@ export abstract class SlabAllocatorBase<C extends SlabCacheBase> implements Slab
     return this.slabCaches.slice();
   }
 
+  /**
+   * The shrinker hook: shrink every cache. Caches created with the legacy SLAB_NO_REAP are
+   * left alone, as the 2.6 reaper and kmem_cache_reap() skipped them.
+   */
   shrinkAll(): number {
     let pages = 0;
-    for (const c of this.slabCaches) pages += this.shrinkCache(c);
+    for (const c of this.slabCaches) if (!(c.flags & SLAB_NO_REAP)) pages += this.shrinkCache(c);
     return pages;
   }
 

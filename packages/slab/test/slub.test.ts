@@ -12,11 +12,13 @@ import {
   SLAB_HWCACHE_ALIGN,
   SLAB_MUST_HWCACHE_ALIGN,
   SLAB_NO_MERGE,
+  SLAB_NO_REAP,
   SLAB_PANIC,
   SLAB_POISON,
   SLAB_RED_ZONE,
   SLAB_STORE_USER,
   SLAB_TRACE,
+  SLAB_TYPESAFE_BY_RCU,
   virtToPfn,
   virtToPhys,
   ZONE_DMA,
@@ -378,6 +380,48 @@ describe('allocation and free', () => {
     expect(logOf(t, () => t.env.ctx.runWithSpinLock(() => slub.kmalloc(32, GFP_ATOMIC)))).toEqual(
       [],
     );
+  });
+});
+
+describe('shrinking', () => {
+  it('the shrinker hook gives empty slabs back, except from legacy SLAB_NO_REAP caches', () => {
+    const { slub, t } = boot();
+    const keep = slub.kmem_cache_create('no_reap', 512, 0, SLAB_NO_REAP, null)!;
+    const reap = slub.kmem_cache_create('reap', 512, 0, SLAB_NO_MERGE, null)!;
+    for (const c of [keep, reap]) {
+      const objs = Array.from({ length: 40 }, () => slub.kmem_cache_alloc(c, GFP_KERNEL));
+      for (const o of objs) slub.kmem_cache_free(c, o);
+    }
+    const before = freePages(t);
+    const given = slub.shrinkAll();
+    expect(given).toBeGreaterThan(0);
+    expect(freePages(t)).toBe(before + given);
+    expect(slub.cacheInfo(reap).num_slabs).toBe(0);
+    expect(slub.cacheInfo(keep).num_slabs).toBeGreaterThan(0);
+    // An explicit kmem_cache_shrink() still works on it.
+    expect(slub.kmem_cache_shrink(keep)).toBe(0);
+    expect(slub.cacheInfo(keep).num_slabs).toBe(0);
+  });
+});
+
+describe('the 6.12 kmem_cache_args form', () => {
+  it('places the free pointer at freeptr_offset for SLAB_TYPESAFE_BY_RCU caches', () => {
+    const { slub } = boot();
+    const rcu = slub.kmem_cache_create('rcu_plain', 96, { align: 0 }, SLAB_TYPESAFE_BY_RCU)!;
+    expect(slub.sysfs(rcu)).toMatchObject({ offset: 96, inuse: 96, slab_size: 104 });
+    const custom = slub.kmem_cache_create('rcu_custom', 96, { freeptr_offset: 16, use_freeptr_offset: true }, SLAB_TYPESAFE_BY_RCU)!;
+    expect(slub.sysfs(custom)).toMatchObject({ offset: 16, slab_size: 96 });
+    expect(slub.ksize(slub.kmem_cache_alloc(custom, GFP_KERNEL))).toBe(96);
+  });
+
+  it('takes the constructor and usercopy region from args; usersize keeps the cache unmerged', () => {
+    const { slub, mem } = boot();
+    const plain = slub.kmem_cache_create('uc_plain', 128, null, 0)!;
+    const uc = slub.kmem_cache_create('uc', 128, { useroffset: 8, usersize: 64 }, 0)!;
+    expect(uc).not.toBe(plain);
+    const withCtor = slub.kmem_cache_create('args_ctor', 40, { ctor: (o) => mem.write8(virtToPhys(o), 0x77) }, 0)!;
+    expect(mem.read8(virtToPhys(slub.kmem_cache_alloc(withCtor, GFP_KERNEL)))).toBe(0x77);
+    expect(() => slub.kmem_cache_create('bad', 40, { ctor: null }, 0, () => {})).toThrow(TypeError);
   });
 });
 
