@@ -276,6 +276,8 @@ export class SlubCache extends SlabCacheBase {
   randomHi = 0;
   /** kmem_cache_debug(s). */
   debug = false;
+  /** size - 1 when the object slot is a power of two (an AND instead of a division), else 0. */
+  sizeMask = 0;
 
   // struct kmem_cache_cpu, per CPU
   readonly cpuFreelist: Float64Array;
@@ -564,6 +566,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     }
     size = alignUp(size, s.align);
     s.size = size;
+    s.sizeMask = (size & (size - 1)) === 0 ? size - 1 : 0;
     const order = calculateOrder(size, {
       nrCpus: this.nrCpus,
       minOrder: this.options.slabMinOrder,
@@ -675,7 +678,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       const cpu = this.ctx.cpu;
       const w = s.cpuWords[cpu];
       const off = object - s.cpuSlabBase[cpu]!;
-      if (w && off >= 0 && object < s.cpuSlabEnd[cpu]! && (off | 0) % s.size === 0) {
+      if (w && off >= 0 && object < s.cpuSlabEnd[cpu]! && this.isObjectOffset(s, off | 0)) {
         const fp = s.cpuFreelist[cpu]!;
         if (object === fp && this.hardened) throw this.naiveDoubleFree(s);
         const at = ((object - s.cpuWordBase[cpu]!) | 0) + s.offset;
@@ -855,16 +858,9 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const base = pfnToVirt(slab);
     s.cpuSlabBase[cpu] = base;
     s.cpuSlabEnd[cpu] = base + this.slabObjects[slab]! * s.size;
-    if (this.slabOrder[slab]! <= 4) {
-      const chunk = Math.floor((base - PAGE_OFFSET) / 65536);
-      const chunkBase = PAGE_OFFSET + chunk * 65536;
-      s.cpuWords[cpu] = this.mem.chunkWords(chunk);
-      s.cpuWordBase[cpu] = chunkBase;
-      s.cpuXorLo[cpu] = this.hardened
-        ? s.randomLo ^ bswap32(0xffff0000 | Math.floor(chunkBase / TWO_32))
-        : 0;
-      s.cpuBaseLow[cpu] = (chunkBase - Math.floor(chunkBase / TWO_32) * TWO_32) | 0;
-    } else s.cpuWords[cpu] = null;
+    // The fast path's chunk view is made on the second pop (cpuNextFree()): a slab taken
+    // from a partial list often has one free object, and then it would be wasted work.
+    s.cpuWords[cpu] = null;
     if (fl === 0) {
       // A slab without free objects cannot be frozen; only a corrupted list gets here.
       return this.slowAllocAgain(s, cpu);
@@ -877,10 +873,18 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     return 0;
   }
 
+  /** Is `off` (bytes from the first object) the start of an object slot? */
+  private isObjectOffset(s: SlubCache, off: number): boolean {
+    return s.sizeMask !== 0 ? (off & s.sizeMask) === 0 : off % s.size === 0;
+  }
+
   /** get_freepointer() for an object of this CPU's slab, through the cached chunk words. */
   private cpuNextFree(s: SlubCache, cpu: number, object: number): number {
-    const w = s.cpuWords[cpu];
-    if (!w) return this.getFreepointer(s, object);
+    let w = s.cpuWords[cpu];
+    if (!w) {
+      if (this.slabOrder[s.cpuSlab[cpu]!]! > 4) return this.getFreepointer(s, object);
+      w = this.cpuWordsFill(s, cpu);
+    }
     const at = ((object - s.cpuWordBase[cpu]!) | 0) + s.offset;
     const i = at >> 2;
     let lo = w[i]!;
@@ -892,11 +896,29 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     return (lo | hi) === 0 ? 0 : hi >>> 16 !== 0xffff ? -1 : (hi & 0xffff) * TWO_32 + (lo >>> 0);
   }
 
+  /**
+   * The fast path's view of the CPU slab: the 64 KiB memory chunk that holds it (a slab of
+   * order <= 4 never crosses one) and the hardened-encoding constants of that chunk.
+   */
+  private cpuWordsFill(s: SlubCache, cpu: number): Int32Array {
+    const base = s.cpuSlabBase[cpu]!;
+    const chunk = Math.floor((base - PAGE_OFFSET) / 65536);
+    const chunkBase = PAGE_OFFSET + chunk * 65536;
+    const w = this.mem.chunkWords(chunk);
+    s.cpuWords[cpu] = w;
+    s.cpuWordBase[cpu] = chunkBase;
+    s.cpuXorLo[cpu] = this.hardened
+      ? s.randomLo ^ bswap32(0xffff0000 | Math.floor(chunkBase / TWO_32))
+      : 0;
+    s.cpuBaseLow[cpu] = (chunkBase - Math.floor(chunkBase / TWO_32) * TWO_32) | 0;
+    return w;
+  }
+
   /** load_freelist: hand out the first object, the rest becomes c->freelist. */
   private loadFreelist(s: SlubCache, cpu: number, fl: number): number {
     if (!(fl >= s.cpuSlabBase[cpu]! && fl < s.cpuSlabEnd[cpu]!))
       return this.corruptFreelist(s, cpu, fl);
-    s.cpuFreelist[cpu] = this.cpuNextFree(s, cpu, fl);
+    s.cpuFreelist[cpu] = this.getFreepointer(s, fl);
     return fl;
   }
 
@@ -1228,7 +1250,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     if (slab === s.cpuSlab[cpu]) {
       const fl = s.cpuFreelist[cpu]!;
       if (object === fl && this.hardened) throw this.naiveDoubleFree(s);
-      if (((object - s.cpuSlabBase[cpu]!) | 0) % s.size !== 0) {
+      if (!this.isObjectOffset(s, (object - s.cpuSlabBase[cpu]!) | 0)) {
         this.invalidPointer(s, slab, object);
         return;
       }
@@ -1272,7 +1294,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     if (
       object < base ||
       object >= base + this.slabObjects[slab]! * s.size ||
-      ((object - base) | 0) % s.size !== 0
+      !this.isObjectOffset(s, (object - base) | 0)
     ) {
       this.invalidPointer(s, slab, object);
       return;

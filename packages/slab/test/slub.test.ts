@@ -409,7 +409,12 @@ describe('the 6.12 kmem_cache_args form', () => {
     const { slub } = boot();
     const rcu = slub.kmem_cache_create('rcu_plain', 96, { align: 0 }, SLAB_TYPESAFE_BY_RCU)!;
     expect(slub.sysfs(rcu)).toMatchObject({ offset: 96, inuse: 96, slab_size: 104 });
-    const custom = slub.kmem_cache_create('rcu_custom', 96, { freeptr_offset: 16, use_freeptr_offset: true }, SLAB_TYPESAFE_BY_RCU)!;
+    const custom = slub.kmem_cache_create(
+      'rcu_custom',
+      96,
+      { freeptr_offset: 16, use_freeptr_offset: true },
+      SLAB_TYPESAFE_BY_RCU,
+    )!;
     expect(slub.sysfs(custom)).toMatchObject({ offset: 16, slab_size: 96 });
     expect(slub.ksize(slub.kmem_cache_alloc(custom, GFP_KERNEL))).toBe(96);
   });
@@ -419,7 +424,12 @@ describe('the 6.12 kmem_cache_args form', () => {
     const plain = slub.kmem_cache_create('uc_plain', 128, null, 0)!;
     const uc = slub.kmem_cache_create('uc', 128, { useroffset: 8, usersize: 64 }, 0)!;
     expect(uc).not.toBe(plain);
-    const withCtor = slub.kmem_cache_create('args_ctor', 40, { ctor: (o) => mem.write8(virtToPhys(o), 0x77) }, 0)!;
+    const withCtor = slub.kmem_cache_create(
+      'args_ctor',
+      40,
+      { ctor: (o) => mem.write8(virtToPhys(o), 0x77) },
+      0,
+    )!;
     expect(mem.read8(virtToPhys(slub.kmem_cache_alloc(withCtor, GFP_KERNEL)))).toBe(0x77);
     expect(() => slub.kmem_cache_create('bad', 40, { ctor: null }, 0, () => {})).toThrow(TypeError);
   });
