@@ -70,6 +70,14 @@ export const ARCH_KMALLOC_MINALIGN = 8;
 /** sizeof(void *). */
 export const WORD = 8;
 
+// include/linux/poison.h: the bytes all three allocators poison with.
+/** Padding and fresh slabs: "for use-uninitialised poisoning". */
+export const POISON_INUSE = 0x5a;
+/** Free objects: "for use-after-free poisoning". */
+export const POISON_FREE = 0x6b;
+/** The last byte of a poisoned object. */
+export const POISON_END = 0xa5;
+
 /** enum kmalloc_cache_type, in creation order (NO_OBJ_EXT aliases NORMAL when not needed). */
 export const KMALLOC_NORMAL = 0;
 export const KMALLOC_RECLAIM = 1;

@@ -83,15 +83,14 @@ import {
   pfnToVirt,
   SLAB_CACHE_DMA,
   SLAB_CACHE_DMA32,
-  SLAB_FAILSLAB,
   SLAB_HWCACHE_ALIGN,
   SLAB_MERGE_SAME,
+  SLAB_NEVER_MERGE,
   SLAB_NO_MERGE,
   SLAB_NO_REAP,
   SLAB_NOLEAKTRACE,
   SLAB_RECLAIM_ACCOUNT,
   SLAB_STORE_USER,
-  SLAB_TRACE,
   SLAB_TYPESAFE_BY_RCU,
   type SlabEnv,
   type SlabInfo,
@@ -102,6 +101,9 @@ import {
   calculateAlignment,
   KMALLOC_MAX_CACHE_SIZE,
   KMALLOC_NORMAL,
+  POISON_END,
+  POISON_FREE,
+  POISON_INUSE,
   SlabAllocatorBase,
   SlabCacheBase,
 } from './common.js';
@@ -147,23 +149,11 @@ const RED_INACTIVE_LO = 0x9d74e35b;
 const RED_INACTIVE_HI = 0x09f91102;
 const RED_ACTIVE_LO = 0x635688c0;
 const RED_ACTIVE_HI = 0xd84156c5;
-export const POISON_INUSE = 0x5a;
-export const POISON_FREE = 0x6b;
-export const POISON_END = 0xa5;
 
 /** The flags that make a cache a DEBUG cache here (CONFIG_DEBUG_SLAB per cache). */
 const SLAB_DEBUG_MASK = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER;
 /** mm/slab_common.c SLAB_NEVER_MERGE (6.1), plus SLAB_NO_MERGE and the reaper's opt-out. */
-const NEVER_MERGE =
-  SLAB_RED_ZONE |
-  SLAB_POISON |
-  SLAB_STORE_USER |
-  SLAB_TRACE |
-  SLAB_TYPESAFE_BY_RCU |
-  SLAB_NOLEAKTRACE |
-  SLAB_FAILSLAB |
-  SLAB_NO_MERGE |
-  SLAB_NO_REAP;
+const NEVER_MERGE = SLAB_NEVER_MERGE | SLAB_NO_REAP;
 
 /** Slab lists of a node, in the order of their sentinels. */
 const LIST_FULL = 0;

@@ -34,18 +34,12 @@ import {
   __GFP_BITS_MASK,
   __GFP_COMP,
   __GFP_DIRECT_RECLAIM,
-  __GFP_FS,
-  __GFP_HARDWALL,
-  __GFP_HIGH,
-  __GFP_IO,
   __GFP_KSWAPD_RECLAIM,
-  __GFP_MEMALLOC,
   __GFP_NOFAIL,
   __GFP_NOMEMALLOC,
   __GFP_NORETRY,
   __GFP_NOWARN,
   __GFP_RECLAIMABLE,
-  __GFP_RETRY_MAYFAIL,
   __GFP_THISNODE,
   __GFP_ZERO,
   __OBJECT_POISON,
@@ -53,8 +47,10 @@ import {
   DEBUG_DEFAULT_FLAGS,
   formatGfp,
   formatPtr,
+  GFP_CONSTRAINT_MASK,
   GFP_DMA,
   GFP_DMA32,
+  GFP_RECLAIM_MASK,
   GFP_SLAB_BUG_MASK,
   type Gfp,
   getOrder,
@@ -98,6 +94,9 @@ import {
   fls,
   hexDumpLines,
   KMALLOC_MAX_CACHE_SIZE,
+  POISON_END,
+  POISON_FREE,
+  POISON_INUSE,
   SlabAllocatorBase,
   SlabCacheBase,
   WORD,
@@ -106,9 +105,6 @@ import {
 // include/linux/poison.h
 export const SLUB_RED_INACTIVE = 0xbb;
 export const SLUB_RED_ACTIVE = 0xcc;
-export const POISON_INUSE = 0x5a;
-export const POISON_FREE = 0x6b;
-export const POISON_END = 0xa5;
 
 /** mm/slub.c: MAX_OBJS_PER_PAGE, "since slab.objects is u15". */
 export const MAX_OBJS_PER_PAGE = 32767;
@@ -119,21 +115,8 @@ export const MAX_PARTIAL = 10;
 export const TRACK_SIZE = 32;
 /** mm/slub.c: SLAB_NO_CMPXCHG — caches with these never use cmpxchg_double. */
 const SLAB_NO_CMPXCHG = SLAB_CONSISTENCY_CHECKS | SLAB_STORE_USER | SLAB_TRACE;
-/** mm/internal.h GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK: what new_slab() keeps of a gfp. */
-const GFP_SLAB_KEEP =
-  __GFP_DIRECT_RECLAIM |
-  __GFP_KSWAPD_RECLAIM |
-  __GFP_HIGH |
-  __GFP_IO |
-  __GFP_FS |
-  __GFP_NOWARN |
-  __GFP_RETRY_MAYFAIL |
-  __GFP_NOFAIL |
-  __GFP_NORETRY |
-  __GFP_MEMALLOC |
-  __GFP_NOMEMALLOC |
-  __GFP_HARDWALL |
-  __GFP_THISNODE;
+/** mm/slub.c new_slab(): what it keeps of the caller's gfp. */
+const GFP_SLAB_KEEP = GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK;
 
 // slab state bits (struct slab: frozen; where the slab is listed)
 const SL_FROZEN = 1;
@@ -681,16 +664,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       if (w && off >= 0 && object < s.cpuSlabEnd[cpu]! && this.isObjectOffset(s, off | 0)) {
         const fp = s.cpuFreelist[cpu]!;
         if (object === fp && this.hardened) throw this.naiveDoubleFree(s);
-        const at = ((object - s.cpuWordBase[cpu]!) | 0) + s.offset;
-        const i = at >> 2;
-        let lo = fp === 0 ? 0 : fp | 0;
-        let hi = fp === 0 ? 0 : 0xffff0000 | Math.floor(fp / TWO_32);
-        if (this.hardened) {
-          lo ^= s.cpuXorLo[cpu]!;
-          hi ^= s.randomHi ^ bswap32((s.cpuBaseLow[cpu]! + at) | 0);
-        }
-        w[i] = lo;
-        w[i + 1] = hi;
+        this.cpuStoreFreepointer(s, cpu, w, object, fp);
         s.cpuFreelist[cpu] = object;
         return;
       }
@@ -871,6 +845,26 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   private slowAllocAgain(s: SlubCache, cpu: number): number {
     this.deactivateCpuSlab(s, cpu);
     return 0;
+  }
+
+  /** set_freepointer() for an object of this CPU's slab, through the cached chunk words. */
+  private cpuStoreFreepointer(
+    s: SlubCache,
+    cpu: number,
+    w: Int32Array,
+    object: number,
+    fp: number,
+  ): void {
+    const at = ((object - s.cpuWordBase[cpu]!) | 0) + s.offset;
+    const i = at >> 2;
+    let lo = fp === 0 ? 0 : fp | 0;
+    let hi = fp === 0 ? 0 : 0xffff0000 | Math.floor(fp / TWO_32);
+    if (this.hardened) {
+      lo ^= s.cpuXorLo[cpu]!;
+      hi ^= s.randomHi ^ bswap32((s.cpuBaseLow[cpu]! + at) | 0);
+    }
+    w[i] = lo;
+    w[i + 1] = hi;
   }
 
   /** Is `off` (bytes from the first object) the start of an object slot? */
@@ -1256,16 +1250,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       }
       const w = s.cpuWords[cpu];
       if (w) {
-        const at = ((object - s.cpuWordBase[cpu]!) | 0) + s.offset;
-        const i = at >> 2;
-        let lo = fl === 0 ? 0 : fl | 0;
-        let hi = fl === 0 ? 0 : 0xffff0000 | Math.floor(fl / TWO_32);
-        if (this.hardened) {
-          lo ^= s.cpuXorLo[cpu]!;
-          hi ^= s.randomHi ^ bswap32((s.cpuBaseLow[cpu]! + at) | 0);
-        }
-        w[i] = lo;
-        w[i + 1] = hi;
+        this.cpuStoreFreepointer(s, cpu, w, object, fl);
       } else this.setFreepointer(s, object, fl);
       s.cpuFreelist[cpu] = object;
       return;

@@ -21,12 +21,10 @@ import {
   SLAB_STORE_USER,
 } from '@mmsim/core';
 import { describe, expect, it } from 'vitest';
+import { POISON_END, POISON_FREE, POISON_INUSE } from '../src/common.js';
 import {
   createSlab,
   hexDumpRow,
-  POISON_END,
-  POISON_FREE,
-  POISON_INUSE,
   RED_ACTIVE,
   RED_INACTIVE,
   type SlabAllocatorSLAB,
