@@ -221,3 +221,72 @@ export function defineSlabAllocator<A extends SlabAllocator>(
 ): (env: SlabEnv) => A {
   return factory;
 }
+
+// ---- address translation ----------------------------------------------------------------------
+
+/** A TLB's counters (per level for a hierarchy). */
+export interface TlbStats {
+  hits: number;
+  misses: number;
+  /** Valid entries replaced by an insert. */
+  evictions: number;
+  /** Flush operations (each flushAll/flushNonGlobal/flushAsid/flushPage/flushRange call). */
+  flushes: number;
+}
+
+/**
+ * A translation lookaside buffer: a cache of page translations, tagged by address space.
+ * Implementations (set-associative arrays with a replacement policy, hierarchies of them)
+ * live in @mmsim/tlb; the MMU (@mmsim/mmu) drives one through this interface only.
+ *
+ * Hot path: numbers in and out, nothing allocated. A lookup returns a slot number that the
+ * entry accessors read; a slot stays valid until the next insert or flush.
+ *
+ * `flags` are opaque to the TLB — the MMU stores the permission and dirty bits of its paging
+ * format there — except that a `global` entry matches every ASID and survives
+ * flushNonGlobal() and flushAsid() (x86 CR4.PGE + PTE.G, RISC-V/ARM global mappings).
+ */
+export interface Tlb {
+  readonly name: string;
+  /**
+   * The slot caching the page that contains `va` in address space `asid` (or a global
+   * entry for it), or -1 on a miss. Counts a hit or a miss and updates replacement state.
+   */
+  lookup(va: VirtAddr, asid: number): number;
+  /**
+   * Cache a translation: the 2^pageShift-byte page holding `va` maps to the page at physical
+   * address `pa` (aligned to the page). Returns the slot used; replacing a valid entry
+   * counts an eviction.
+   */
+  insert(
+    va: VirtAddr,
+    asid: number,
+    pa: number,
+    pageShift: number,
+    flags: number,
+    global: boolean,
+  ): number;
+  /** The physical base address of the page an entry maps. */
+  entryPa(slot: number): number;
+  entryFlags(slot: number): number;
+  /** Update an entry's flags (e.g. the MMU setting Dirty after a write). */
+  setEntryFlags(slot: number, flags: number): void;
+  entryPageShift(slot: number): number;
+  /** Drop every entry. */
+  flushAll(): void;
+  /** Drop every entry but the global ones (a CR3 write without PCID). */
+  flushNonGlobal(): void;
+  /** Drop the non-global entries of one address space (INVPCID single-context, sfence.vma 0, asid). */
+  flushAsid(asid: number): void;
+  /** Drop the entries that map `va` in `asid`, global ones included (INVLPG). */
+  flushPage(va: VirtAddr, asid: number): void;
+  /** flushPage() for every page of [start, end). */
+  flushRange(start: VirtAddr, end: VirtAddr, asid: number): void;
+  readonly stats: TlbStats;
+  resetStats(): void;
+}
+
+/** The type a `defineX` helper checks: `defineTlb(() => ({ … }))`. */
+export function defineTlb<A extends Tlb, O>(factory: (options: O) => A): (options: O) => A {
+  return factory;
+}

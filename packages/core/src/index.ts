@@ -13,3 +13,4 @@ export * from './prng.js';
 export * from './size.js';
 export * from './slab-flags.js';
 export * from './zone.js';
+export * from './paging.js';
