@@ -7,15 +7,19 @@ import {
   __GFP_THISNODE,
   __GFP_ZERO,
   formatGfp,
+  formatPtr,
   formatSize,
   GFP_ATOMIC,
   GFP_DMA,
   GFP_KERNEL,
   PAGE_SIZE,
+  SLAB_HWCACHE_ALIGN,
+  virtToPhys,
   ZONE_NAMES,
 } from '@mmsim/core';
 import { createMachine, type Machine } from '@mmsim/numa';
 import { createBuddyAllocator, createPageAllocatorEnv } from '@mmsim/page-alloc';
+import { createSlabEnv, createSlub } from '@mmsim/slab';
 import { buddyinfo, zoneTable } from './render.js';
 
 export interface TourOptions {
@@ -145,5 +149,48 @@ export function runTour(out: (line: string) => void, options: TourOptions): void
   note(
     `All blocks freed; the allocator checks its lists: ${problems.length === 0 ? 'consistent' : problems.join('; ')}.`,
   );
+
+  section('8. Small objects: the SLUB slab allocator');
+  const slub = createSlub(createSlabEnv(env, buddy));
+  note(slub.bootMessage());
+  note('kmalloc() rounds a request up to a size class and takes it from that kmalloc cache:');
+  for (const size of [1, 24, 100, 200, 3000, 10000]) {
+    const p = slub.kmalloc(size, GFP_KERNEL);
+    const cache = slub.virt_to_cache(p);
+    note(
+      `kmalloc(${String(size).padStart(5)}) = ${formatPtr(p)} ` +
+        `from ${cache ? cache.name : 'the page allocator (an order-2 compound page)'}, ksize ${slub.ksize(p)}`,
+    );
+    slub.kfree(p);
+  }
+  const inode = slub.kmem_cache_create('my_inode', 600, 0, SLAB_HWCACHE_ALIGN, null)!;
+  const objs = Array.from({ length: 20 }, () => slub.kmem_cache_alloc(inode, GFP_KERNEL));
+  const info = slub.cacheInfo(inode);
+  note(
+    `kmem_cache_create("my_inode", 600, HWCACHE_ALIGN): ${info.objsize}-byte slots, ` +
+      `${info.objects_per_slab} per slab of ${1 << info.cache_order} pages (calculate_order()).`,
+  );
+  note(
+    `After 20 allocations /proc/slabinfo would say: active_objs ${info.active_objs}, num_objs ${info.num_objs}, slabs ${info.num_slabs}.`,
+  );
+  for (const o of objs) slub.kmem_cache_free(inode, o);
+  slub.kmem_cache_destroy(inode);
+  note(
+    `kmem_cache_shrink() of every cache gives ${slub.shrinkAll()} empty slab pages back to the buddy allocator.`,
+  );
+
+  section('9. slab_debug=FZPU catches a buffer overrun');
+  const dslub = createSlub(createSlabEnv(env, buddy), { slabDebug: 'FZPU' });
+  const buf = dslub.kmalloc(60, GFP_KERNEL, -1, 'tour_driver_init');
+  note('kmalloc(60) from kmalloc-64, then one byte written at offset 64 (past the object):');
+  env.memory.write8(virtToPhys(buf) + 64, 0x41);
+  const dseq = env.klog.nextSeq;
+  dslub.kfree(buf, 'tour_driver_exit');
+  for (const r of env.klog.records(dseq).slice(0, 11)) out(`   ${r.text}`);
+  out('   ...');
+  for (const r of env.klog.records(dseq).filter((x) => x.text.startsWith('FIX')))
+    out(`   ${r.text}`);
+  note('The red zone is restored and the object is left allocated: the cache stays usable.');
+  dslub.kfree(buf);
   out('');
 }

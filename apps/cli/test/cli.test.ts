@@ -24,6 +24,11 @@ describe('mmsim tour (the demo)', () => {
       'swapper/0: page allocation failure: order:10, mode:0xcc1(GFP_KERNEL|GFP_DMA), nodemask=(null),cpuset=/,mems_allowed=0-1',
     );
     expect(out).toContain('the allocator checks its lists: consistent.');
+    expect(out).toContain('SLUB: HWalign=64, Order=0-3, MinObjects=0, CPUs=16, Nodes=2');
+    expect(out).toMatch(/kmalloc\( {4}1\) = ffff888\w+ from kmalloc-8, ksize 8/);
+    expect(out).toContain('from the page allocator (an order-2 compound page), ksize 16384');
+    expect(out).toContain('BUG kmalloc-64 (Not tainted): Object corrupt');
+    expect(out).toMatch(/FIX kmalloc-64: Restoring Right Redzone 0x\w+-0x\w+=0xcc/);
   });
 
   it('tours any preset', () => {
