@@ -49,7 +49,8 @@ type Cmd =
   | { kind: 'kmalloc'; size: number; zero: boolean }
   | { kind: 'free'; pick: number }
   | { kind: 'shrink'; pick: number }
-  | { kind: 'destroy'; pick: number };
+  | { kind: 'destroy'; pick: number }
+  | { kind: 'cpu'; cpu: number };
 
 const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   {
@@ -83,7 +84,18 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 9, arbitrary: fc.record({ kind: fc.constant('free' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('shrink' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('destroy' as const), pick: fc.nat() }) },
+  // Move to the other CPU (on the other node): frees become remote frees into another CPU's
+  // slab, allocations come from the other node's lists.
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('cpu' as const), cpu: fc.nat(1) }) },
 );
+
+/** Two nodes with one CPU each, so that CPU switches are also node switches. */
+const MACHINE = {
+  nodes: [
+    { memory: '32M', cpus: 1 },
+    { memory: '32M', cpus: 1 },
+  ],
+};
 
 /** A cache this run created (two entries may share a handle when the allocator merged them). */
 interface Created {
@@ -109,7 +121,7 @@ class Run {
   private step = 0;
 
   constructor(factory: Factory) {
-    this.t = makeSlabEnv('tiny');
+    this.t = makeSlabEnv(MACHINE);
     this.a = factory(this.t.env);
     this.baseline = freePages(this.t);
   }
@@ -149,6 +161,9 @@ class Run {
     this.step++;
     const a = this.a;
     switch (cmd.kind) {
+      case 'cpu':
+        this.t.env.ctx.setCpu(cmd.cpu);
+        break;
       case 'create': {
         const name = `prop_${this.created.length}`;
         const s = a.kmem_cache_create(name, cmd.size, cmd.align, cmd.flags, null);
