@@ -35,6 +35,15 @@ export interface SlabOptions {
    * @defaultValue true
    */
   freelistHardened?: boolean;
+  /**
+   * CONFIG_SLAB_FREELIST_RANDOM (SLUB): each new slab links its objects in the cache's random
+   * permutation from a random start, so allocation order is unpredictable. The reference
+   * 6.18 config has it on; it is off by default here so that addresses read in order.
+   * @defaultValue false
+   */
+  freelistRandom?: boolean;
+  /** The seed of the allocator's random choices (freelist shuffling). @defaultValue 0 */
+  seed?: number;
   /** cache_line_size() in bytes. @defaultValue 64 */
   cacheLineSize?: number;
   /**

@@ -66,6 +66,7 @@ import {
   PAGE_SIZE,
   PGTY_NONE,
   PGTY_slab,
+  Prng,
   pfnToVirt,
   SLAB_CACHE_DMA,
   SLAB_CACHE_DMA32,
@@ -259,6 +260,8 @@ export class SlubCache extends SlabCacheBase {
   randomHi = 0;
   /** kmem_cache_debug(s). */
   debug = false;
+  /** s->random_seq: object offsets in a random order (CONFIG_SLAB_FREELIST_RANDOM), or null. */
+  randomSeq: Int32Array | null = null;
   /** size - 1 when the object slot is a power of two (an AND instead of a division), else 0. */
   sizeMask = 0;
 
@@ -359,6 +362,8 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   private readonly lruNext: Int32Array;
   private readonly lruPrev: Int32Array;
   private randomState = 0x9e3779b9;
+  /** get_random_u32_below() for the freelist shuffle, seeded so runs repeat. */
+  private readonly prng: Prng;
   private oomRatelimitJiffy = -1;
 
   constructor(env: SlabEnv, options: SlabOptions = {}) {
@@ -384,10 +389,13 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       slabMaxOrder: Math.max(maxOrder, minOrder),
       slabMinObjects: minObjects,
       freelistHardened: options.freelistHardened ?? true,
+      freelistRandom: options.freelistRandom ?? false,
+      seed: options.seed ?? 0,
       cacheLineSize: this.cacheLineSize,
       kmallocCaches: options.kmallocCaches ?? true,
     };
     this.hardened = this.options.freelistHardened;
+    this.prng = new Prng(options.seed ?? 0);
     if (options.slabDebug !== undefined) {
       const parsed = parseSlabDebug(options.slabDebug);
       this.debugBlocks = parsed.blocks;
@@ -501,7 +509,26 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     // get_random_long() for s->random, from a per-allocator sequence so runs repeat.
     s.randomLo = this.nextRandom();
     s.randomHi = this.nextRandom();
+    if (this.options.freelistRandom) s.randomSeq = this.cacheRandomSeq(s);
     return s;
+  }
+
+  /**
+   * init_cache_random_seq(): freelist_randomize() — a Fisher-Yates shuffle of the object
+   * indices of a full slab — turned into byte offsets.
+   */
+  private cacheRandomSeq(s: SlubCache): Int32Array {
+    const count = s.objects;
+    const seq = new Int32Array(count);
+    for (let i = 0; i < count; i++) seq[i] = i;
+    for (let i = count - 1; i > 0; i--) {
+      const r = this.prng.nextInt(i + 1);
+      const t = seq[i]!;
+      seq[i] = seq[r]!;
+      seq[r] = t;
+    }
+    for (let i = 0; i < count; i++) seq[i] = seq[i]! * s.size;
+    return seq;
   }
 
   private nextRandom(): number {
@@ -995,8 +1022,11 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     this.slabState[pfn] = 0;
     const base = pfnToVirt(pfn);
     if (s.flags & SLAB_POISON) this.mem.fill(base - PAGE_OFFSET, PAGE_SIZE << order, POISON_INUSE);
-    // shuffle_freelist() is off (CONFIG_SLAB_FREELIST_RANDOM is a later option here): the
-    // objects are linked in address order.
+    if (s.randomSeq && objects >= 2) {
+      this.shuffleFreelist(s, pfn, base + s.red_left_pad, objects);
+      return pfn;
+    }
+    // Without CONFIG_SLAB_FREELIST_RANDOM the objects are linked in address order.
     let p = base + s.red_left_pad;
     this.setupObject(s, p);
     this.slabFreelist[pfn] = p;
@@ -1008,6 +1038,37 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     }
     this.setFreepointer(s, p, 0);
     return pfn;
+  }
+
+  /**
+   * mm/slub.c shuffle_freelist() (CONFIG_SLAB_FREELIST_RANDOM): link the new slab's objects
+   * in the cache's random permutation (s->random_seq), starting at a random position, so the
+   * order objects are handed out in cannot be predicted by an attacker.
+   */
+  private shuffleFreelist(s: SlubCache, pfn: number, start: number, objects: number): void {
+    const seq = s.randomSeq!;
+    const count = seq.length;
+    let pos = this.prng.nextInt(count);
+    const limit = objects * s.size;
+    // next_freelist_entry(): a smaller (fallback-order) slab skips offsets beyond its end.
+    const next = (): number => {
+      let off: number;
+      do {
+        off = seq[pos]!;
+        if (++pos >= count) pos = 0;
+      } while (off >= limit);
+      return start + off;
+    };
+    let cur = next();
+    this.setupObject(s, cur);
+    this.slabFreelist[pfn] = cur;
+    for (let i = 1; i < objects; i++) {
+      const n = next();
+      this.setupObject(s, n);
+      this.setFreepointer(s, cur, n);
+      cur = n;
+    }
+    this.setFreepointer(s, cur, 0);
   }
 
   /** setup_object(): debug bytes, then the constructor — once per object per new slab. */

@@ -33,6 +33,7 @@ const exported = slab as unknown as Record<string, unknown>;
 const IMPLEMENTATIONS: [string, Factory][] = [
   ['slub', (env) => slab.createSlub(env)],
   ["slub with slab_debug='FZPU'", (env) => slab.createSlub(env, { slabDebug: 'FZPU' })],
+  ['slub with a random freelist', (env) => slab.createSlub(env, { freelistRandom: true, seed: 3 })],
 ];
 for (const [name, fn] of [
   ['slab', 'createSlab'],

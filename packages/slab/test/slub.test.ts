@@ -219,6 +219,22 @@ describe('allocation and free', () => {
     expect(slub.kmem_cache_alloc(c, GFP_KERNEL)).toBe(a);
   });
 
+  it('CONFIG_SLAB_FREELIST_RANDOM: a new slab hands out every slot once, in a seeded random order', () => {
+    const order = (seed: number) => {
+      const { slub } = boot({ freelistRandom: true, seed });
+      const c = slub.kmem_cache_create('shuffled', 256, 0, 0, null)!;
+      const per = slub.sysfs(c).objs_per_slab;
+      const objs = Array.from({ length: per }, () => slub.kmem_cache_alloc(c, GFP_KERNEL));
+      const base = Math.min(...objs);
+      return objs.map((o) => (o - base) / 256);
+    };
+    const a = order(1);
+    expect([...a].sort((x, y) => x - y)).toEqual(Array.from({ length: 16 }, (_, i) => i));
+    expect(a).not.toEqual(Array.from({ length: 16 }, (_, i) => i));
+    expect(order(1)).toEqual(a); // the same seed, the same order
+    expect(order(2)).not.toEqual(a);
+  });
+
   it('keeps free pointers inside free objects as real bytes (hardening off: plain pointers)', () => {
     const { slub, mem } = boot({ freelistHardened: false });
     const c = slub.kmem_cache_create('fp', 64, 0, 0, null)!;
