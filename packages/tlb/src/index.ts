@@ -1,1 +1,5 @@
-export {};
+export * from './api.js';
+export * from './cachesim.js';
+export * from './hierarchy.js';
+export * from './policy.js';
+export * from './tlb.js';
