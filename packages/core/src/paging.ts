@@ -152,7 +152,11 @@ export const accessErrorCode = (access: number): number =>
 export function describeErrorCode(code: number, userMode = (code & X86_PF_USER) !== 0): string {
   const who = code & X86_PF_USER ? 'user' : 'supervisor';
   const what =
-    code & X86_PF_INSTR ? 'instruction fetch' : code & X86_PF_WRITE ? 'write access' : 'read access';
+    code & X86_PF_INSTR
+      ? 'instruction fetch'
+      : code & X86_PF_WRITE
+        ? 'write access'
+        : 'read access';
   const why = !(code & X86_PF_PROT)
     ? 'not-present page'
     : code & X86_PF_RSVD
