@@ -55,7 +55,7 @@ export class PageTable {
   readonly root: PhysAddr;
   private readonly tables: TableAllocator;
   /** Table pages held, the root included. */
-  tablePages = 1;
+  tablePages = 0;
 
   /** Tables for `format`; a root is allocated unless given (then it must be zeroed). */
   constructor(
@@ -72,7 +72,7 @@ export class PageTable {
       const pa = this.allocTable();
       if (pa < 0) throw new RangeError(`${format.name}: no memory for the root table`);
       root = pa;
-    }
+    } else this.tablePages = 1;
     this.root = root;
   }
 

@@ -1,0 +1,29 @@
+/** A small machine for the tests: memory, a table region, page tables, an MMU. */
+import { type PagingFormat, PhysicalMemory, type Tlb } from '@mmsim/core';
+import {
+  createMmu,
+  createTableAllocator,
+  geometry,
+  type MmuOptions,
+  PageTable,
+} from '../src/index.js';
+import { SimpleTlb } from './simple-tlb.js';
+
+export const MiB = 1024 * 1024;
+export const GiB = 1024 * MiB;
+
+export function machine(
+  format: PagingFormat,
+  options: Partial<MmuOptions> & { memBytes?: number; tlb?: Tlb } = {},
+) {
+  const memBytes = options.memBytes ?? 64 * MiB;
+  const memory = new PhysicalMemory(memBytes);
+  const tableBytes = geometry(format).tableAllocBytes;
+  // Tables come from the top 16 MiB (or the top quarter of a smaller memory).
+  const region = Math.min(16 * MiB, memBytes / 4);
+  const tables = createTableAllocator(memBytes - region, memBytes, tableBytes);
+  const pt = new PageTable(format, memory, tables);
+  const tlb = options.tlb ?? new SimpleTlb(64);
+  const mmu = createMmu({ ...options, format, memory, tlb, root: pt.root });
+  return { memory, tables, pt, tlb, mmu };
+}
