@@ -167,7 +167,7 @@ export class TlbPath implements Tlb {
     global: boolean,
   ): number {
     const l2 = this.levels.l2;
-    if (l2 !== null && l2.canCache(pageShift)) {
+    if (l2?.canCache(pageShift)) {
       l2.insert(va, asid, pa, pageShift, flags, global);
       if (l2.lastEvictedValid) {
         this.stats.evictions++;

@@ -50,6 +50,18 @@ const INVALID = -1;
 const INV_POW2 = Float64Array.from({ length: MAX_PAGE_SHIFT + 1 }, (_, s) => 2 ** -s);
 const POW2 = Float64Array.from({ length: MAX_PAGE_SHIFT + 1 }, (_, s) => 2 ** s);
 
+/**
+ * `vpn mod (mask + 1)` for a VPN of up to 53 bits. `vpn & mask` alone would be right too, but
+ * V8 converts a double beyond 2^31 to int32 on a slow path (about 4 ns here); reducing it
+ * below 2^31 first keeps the conversion in line.
+ */
+function setIndex(vpn: number, mask: number): number {
+  return (vpn - Math.floor(vpn * TWO_M31) * TWO_31) & mask;
+}
+
+const TWO_31 = 2 ** 31;
+const TWO_M31 = 2 ** -31;
+
 function isPowerOfTwo(n: number): boolean {
   return n > 0 && (n & (n - 1)) === 0;
 }
@@ -127,6 +139,8 @@ export class SetAssocTlb implements Tlb {
 
   // ---- the straight path: one array, one page size ----
   private readonly simple: boolean;
+  /** Array 0 holds a single page size (then the first probe skips the size compare). */
+  private readonly single0: boolean;
   private readonly ways0: number;
   private readonly setMask0: number;
   private readonly inv0: number;
@@ -195,7 +209,8 @@ export class SetAssocTlb implements Tlb {
     }
 
     const g0 = geo[0]!;
-    this.simple = n === 1 && g0.shifts.length === 1;
+    this.single0 = g0.shifts.length === 1;
+    this.simple = n === 1 && this.single0;
     this.ways0 = g0.ways;
     this.setMask0 = g0.sets - 1;
     this.inv0 = INV_POW2[g0.shifts[0]!]!;
@@ -205,24 +220,31 @@ export class SetAssocTlb implements Tlb {
   // ---- the hot path -------------------------------------------------------------------------
 
   lookup(va: VirtAddr, asid: number): number {
-    if (this.simple) {
-      const vpn = Math.floor(va * this.inv0);
-      const ways = this.ways0;
-      const set = vpn & this.setMask0;
-      const first = set * ways;
-      const tag = this.tag;
-      for (let way = 0; way < ways; way++) {
-        const i = first + way;
-        if (tag[i] === vpn && (this.asid[i] === asid || this.global[i] !== 0)) {
-          this.stats.hits++;
-          this.policy0.touch(set, way);
-          return i;
-        }
+    if (!this.single0) return this.lookupArrays(va, asid, 0);
+    // Array 0 holds one page size: probe it without comparing sizes.
+    const vpn = Math.floor(va * this.inv0);
+    const ways = this.ways0;
+    const set = setIndex(vpn, this.setMask0);
+    const first = set * ways;
+    const tag = this.tag;
+    for (let way = 0; way < ways; way++) {
+      const i = first + way;
+      if (tag[i] === vpn && (this.asid[i] === asid || this.global[i] !== 0)) {
+        this.stats.hits++;
+        this.policy0.touch(set, way);
+        return i;
       }
+    }
+    if (this.simple) {
       this.stats.misses++;
       return -1;
     }
-    const i = this.find(va, asid, true);
+    return this.lookupArrays(va, asid, 1);
+  }
+
+  /** lookup() in the arrays from `from` on. */
+  private lookupArrays(va: number, asid: number, from: number): number {
+    const i = this.find(va, asid, true, from);
     if (i < 0) this.stats.misses++;
     else this.stats.hits++;
     return i;
@@ -233,20 +255,23 @@ export class SetAssocTlb implements Tlb {
    * hierarchy, for tests, for a debugger's "is it cached?").
    */
   probe(va: VirtAddr, asid: number): number {
-    return this.find(va, asid, false);
+    return this.find(va, asid, false, 0);
   }
 
-  /** Search every array and size; `touch` updates the policy of the array that hits. */
-  private find(va: number, asid: number, touch: boolean): number {
+  /**
+   * Search the arrays from `from` on, every size of each; `touch` updates the policy of the
+   * array that hits.
+   */
+  private find(va: number, asid: number, touch: boolean, from: number): number {
     const tag = this.tag;
-    for (let a = 0; a < this.nArrays; a++) {
+    for (let a = from; a < this.nArrays; a++) {
       const ways = this.arrayWays[a]!;
       const mask = this.arraySets[a]! - 1;
       const base = this.arrayBase[a]!;
       for (let k = this.shiftStart[a]!; k < this.shiftStart[a + 1]!; k++) {
         const s = this.shiftList[k]!;
         const vpn = Math.floor(va * INV_POW2[s]!);
-        const set = vpn & mask;
+        const set = setIndex(vpn, mask);
         const first = base + set * ways;
         for (let way = 0; way < ways; way++) {
           const i = first + way;
@@ -287,7 +312,7 @@ export class SetAssocTlb implements Tlb {
     const a = this.arrayOfShift[s]!;
     const ways = this.arrayWays[a]!;
     const vpn = Math.floor(va * INV_POW2[s]!);
-    const set = vpn & (this.arraySets[a]! - 1);
+    const set = setIndex(vpn, this.arraySets[a]! - 1);
     const first = this.arrayBase[a]! + set * ways;
     const g = global ? 1 : 0;
     const tag = this.tag;
@@ -416,7 +441,7 @@ export class SetAssocTlb implements Tlb {
         const hi = Math.floor((end - 1) * INV_POW2[s]!);
         if (hi - lo + 1 < sets) {
           for (let vpn = lo; vpn <= hi; vpn++) {
-            const first = base + (vpn & (sets - 1)) * ways;
+            const first = base + setIndex(vpn, sets - 1) * ways;
             for (let i = first; i < first + ways; i++) {
               if (tag[i] === vpn && this.shift[i] === s && this.sees(i, asid, anyAsid)) {
                 tag[i] = INVALID;
