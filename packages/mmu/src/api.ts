@@ -46,6 +46,11 @@ export interface MmuOptions {
   memory: PhysicalMemory;
   /** The TLB (or hierarchy of TLBs) the MMU owns. */
   tlb: Tlb;
+  /**
+   * A separate TLB for instruction fetches (an iTLB, e.g. `hierarchy.instruction` of
+   * @mmsim/tlb); flushes go to both. @defaultValue the data `tlb`
+   */
+  itlb?: Tlb;
   /** Physical address of the top-level table (CR3, satp.PPN << 12, TTBR0). @defaultValue 0 */
   root?: PhysAddr;
   /** Address-space id (PCID, satp.ASID, TTBR.ASID). @defaultValue 0 */

@@ -35,6 +35,7 @@
  * software and writes an entry with tlbWrite(); then the access is retried once.
  */
 import {
+  ACCESS_EXEC,
   ACCESS_USER,
   ACCESS_WRITE,
   accessErrorCode,
@@ -92,6 +93,9 @@ export const TLBF_READ = P_R << TLBF_PERM_SHIFT;
 export const TLBF_GLOBAL = P_G << TLBF_PERM_SHIFT;
 
 // leafEnc 0 = 'last': only the last level holds leaves.
+/** The largest page a TLB entry is asked to hold (1 GiB); bigger pages are splintered. */
+export const MAX_TLB_SHIFT = 30;
+
 const LEAF_HUGE_BIT = 1;
 const LEAF_RWX = 2;
 const LEAF_TABLE_BIT = 3;
@@ -100,6 +104,8 @@ export class Mmu {
   readonly format: PagingFormat;
   readonly memory: PhysicalMemory;
   readonly tlb: Tlb;
+  /** The TLB instruction fetches use (the data TLB unless `itlb` was given). */
+  readonly itlb: Tlb;
   readonly geometry: Geometry;
   /** Top-level table (CR3 / satp / TTBR0). */
   root: PhysAddr = 0;
@@ -195,6 +201,7 @@ export class Mmu {
     this.format = format;
     this.memory = memory;
     this.tlb = tlb;
+    this.itlb = options.itlb ?? tlb;
     const g = geometry(format);
     this.geometry = g;
     const L = g.levels;
@@ -270,8 +277,7 @@ export class Mmu {
     if (this.isX86) this.hardwareAD = true; // x86 always updates A/D in hardware
     // Without EFER.NXE, bit 63 is reserved (SDM §4.5, table 4-20).
     [this.rsvdLo, this.rsvdHi] = this.isX86 && !this.nx ? [this.nxLo, this.nxHi] : [0, 0];
-    this.tlb.flushAll();
-    this.pscTag.fill(-1);
+    this.flushAll();
   }
 
   /**
@@ -301,7 +307,7 @@ export class Mmu {
    * from user mode). Returns the physical address, or -1 on a fault (see faultKind, …).
    */
   translate(va: VirtAddr, access = 0): number {
-    const tlb = this.tlb;
+    const tlb = access & ACCESS_EXEC ? this.itlb : this.tlb;
     const slot = tlb.lookup(va, this.asid);
     if (slot >= 0) {
       const need = (1 << access) | ((access & ACCESS_WRITE) << 8);
@@ -361,7 +367,7 @@ export class Mmu {
       accessErrorCode(access);
     this.stats.faults[kind]!++;
     // A page fault invalidates the TLB entries for the faulting address (SDM §4.10.4.1).
-    if (hitSlot >= 0) this.tlb.flushPage(va, this.asid);
+    if (hitSlot >= 0) (access & ACCESS_EXEC ? this.itlb : this.tlb).flushPage(va, this.asid);
     return -1;
   }
 
@@ -480,15 +486,23 @@ export class Mmu {
         } else this.setBits(words, wi, ea, this.aLo, this.aHi);
       }
       const flags = allowed | (dirty ? TLBF_DIRTY : 0) | (p << TLBF_PERM_SHIFT);
-      const s = this.geometry.shift[level]!;
-      const tlb = this.tlb;
-      if (hitSlot >= 0 && tlb.entryPa(hitSlot) === base && tlb.entryPageShift(hitSlot) === s) {
+      let s = this.geometry.shift[level]!;
+      const off = om >= 0 ? va & om : va % this.div[level]!;
+      let fill = base;
+      if (s > MAX_TLB_SHIFT) {
+        // Pages above 1 GiB (Sv48 terapages) are cached as their 1 GiB fragment, as the
+        // SDM (§4.10.2.3) lets a TLB splinter a page.
+        fill = base + (off - (off % 2 ** MAX_TLB_SHIFT));
+        s = MAX_TLB_SHIFT;
+      }
+      const tlb = access & ACCESS_EXEC ? this.itlb : this.tlb;
+      if (hitSlot >= 0 && tlb.entryPa(hitSlot) === fill && tlb.entryPageShift(hitSlot) === s) {
         tlb.setEntryFlags(hitSlot, flags);
       } else {
         if (hitSlot >= 0) tlb.flushPage(va, asid);
-        tlb.insert(va, asid, base, s, flags, (p & P_G) !== 0);
+        tlb.insert(va, asid, fill, s, flags, (p & P_G) !== 0);
       }
-      return base + (om >= 0 ? va & om : va % this.div[level]!);
+      return base + off;
     }
   }
 
@@ -535,6 +549,11 @@ export class Mmu {
     if (prot & PROT_EXEC) p |= P_X | P_XK;
     if (prot & PROT_GLOBAL) p |= P_G;
     const flags = this.allowed(p) | (dirty ? TLBF_DIRTY : 0) | (p << TLBF_PERM_SHIFT);
+    if (pageShift > MAX_TLB_SHIFT) {
+      const size = 2 ** MAX_TLB_SHIFT;
+      pa += Math.floor((va % 2 ** pageShift) / size) * size;
+      pageShift = MAX_TLB_SHIFT;
+    }
     this.tlb.flushPage(va, this.asid);
     return this.tlb.insert(va, this.asid, pa, pageShift, flags, (p & P_G) !== 0);
   }
@@ -550,30 +569,35 @@ export class Mmu {
   /** Drop every TLB and paging-structure-cache entry. */
   flushAll(): void {
     this.tlb.flushAll();
+    if (this.itlb !== this.tlb) this.itlb.flushAll();
     this.pscTag.fill(-1);
   }
 
   /** A CR3 write without PCID: every non-global TLB entry, every PSC entry. */
   flushNonGlobal(): void {
     this.tlb.flushNonGlobal();
+    if (this.itlb !== this.tlb) this.itlb.flushNonGlobal();
     this.pscTag.fill(-1);
   }
 
   /** INVPCID single-context / sfence.vma x0, asid / TLBI ASIDE1. */
   flushAsid(asid = this.asid): void {
     this.tlb.flushAsid(asid);
+    if (this.itlb !== this.tlb) this.itlb.flushAsid(asid);
     this.pscFlushAsid(asid);
   }
 
   /** INVLPG / sfence.vma va / TLBI VAE1: the page's entries, and the PSCs of the ASID. */
   flushPage(va: VirtAddr, asid = this.asid): void {
     this.tlb.flushPage(va, asid);
+    if (this.itlb !== this.tlb) this.itlb.flushPage(va, asid);
     this.pscFlushAsid(asid);
   }
 
   /** flush_tlb_range(): flushPage for every page of [start, end). */
   flushRange(start: VirtAddr, end: VirtAddr, asid = this.asid): void {
     this.tlb.flushRange(start, end, asid);
+    if (this.itlb !== this.tlb) this.itlb.flushRange(start, end, asid);
     this.pscFlushAsid(asid);
   }
 
