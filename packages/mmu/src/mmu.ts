@@ -93,6 +93,16 @@ export const TLBF_READ = P_R << TLBF_PERM_SHIFT;
 export const TLBF_GLOBAL = P_G << TLBF_PERM_SHIFT;
 
 // leafEnc 0 = 'last': only the last level holds leaves.
+/**
+ * 2^s and 2^-s. Offsets and indices are computed in floating point (x - floor(x * 2^-s) * 2^s,
+ * exact for doubles): `va & mask` on an address above 2^31 takes V8's slow double-to-int32
+ * path, several ns per use.
+ */
+const POW2 = Float64Array.from({ length: 64 }, (_, s) => 2 ** s);
+const INV_POW2 = Float64Array.from({ length: 64 }, (_, s) => 2 ** -s);
+const TWO_M31 = 2 ** -31;
+const TWO_31 = 2 ** 31;
+
 /** The largest page a TLB entry is asked to hold (1 GiB); bigger pages are splintered. */
 export const MAX_TLB_SHIFT = 30;
 
@@ -143,8 +153,9 @@ export class Mmu {
   private readonly pteSize: number;
   private readonly pteByteMask: number;
   private readonly div: Float64Array;
-  private readonly idxMask: Int32Array;
-  private readonly offMask: Int32Array;
+  private readonly inv: Float64Array;
+  private readonly entries: Float64Array;
+  private readonly invEntries: Float64Array;
   private readonly leafOk: Uint8Array;
   private readonly nextTableBytes: Float64Array;
   private readonly leafEnc: number;
@@ -209,8 +220,9 @@ export class Mmu {
     this.pteSize = format.pteSize;
     this.pteByteMask = format.pteSize >= 4 ? -1 : 2 ** (format.pteSize * 8) - 1;
     this.div = Float64Array.from(g.shift, (s) => 2 ** s);
-    this.idxMask = Int32Array.from(g.entries, (n) => n - 1);
-    this.offMask = Int32Array.from(g.shift, (s) => (s <= 30 ? (1 << s) - 1 : -1));
+    this.inv = Float64Array.from(g.shift, (s) => 2 ** -s);
+    this.entries = Float64Array.from(g.entries);
+    this.invEntries = Float64Array.from(g.entries, (n) => 1 / n);
     this.leafOk = Uint8Array.from(g.leafAllowed, (b) => (b ? 1 : 0));
     this.nextTableBytes = Float64Array.from(g.tableBytes, (_, l) => g.tableBytes[l + 1] ?? 0);
     this.leafEnc = ['last', 'huge-bit', 'rwx', 'table-bit'].indexOf(format.leafEncoding);
@@ -313,7 +325,7 @@ export class Mmu {
       const need = (1 << access) | ((access & ACCESS_WRITE) << 8);
       if ((tlb.entryFlags(slot) & need) === need) {
         const s = tlb.entryPageShift(slot);
-        return tlb.entryPa(slot) + (s <= 30 ? va & ((1 << s) - 1) : va % 2 ** s);
+        return tlb.entryPa(slot) + (va - Math.floor(va * INV_POW2[s]!) * POW2[s]!);
       }
     }
     if (this.softwareTlb) return this.refillTrap(va, access);
@@ -387,8 +399,8 @@ export class Mmu {
     if (this.pscOn) {
       const n = this.pscSize;
       for (let l = this.last - 1; l >= 0; l--) {
-        const prefix = Math.floor(va / this.div[l]!);
-        const i = l * n + ((prefix ^ asid) & (n - 1));
+        const prefix = Math.floor(va * this.inv[l]!);
+        const i = l * n + (((prefix - Math.floor(prefix * TWO_M31) * TWO_31) ^ asid) & (n - 1));
         if (this.pscTag[i] === prefix && this.pscAsid[i] === asid) {
           table = this.pscTable[i]!;
           acc = this.pscPerm[i]!;
@@ -400,13 +412,17 @@ export class Mmu {
     }
     const size = this.pteSize;
     for (;;) {
-      const ea = table + ((va / this.div[level]!) & this.idxMask[level]!) * size;
-      const words = mem.chunkWords((ea / 65536) | 0);
-      const wi = (ea & 0xffff) >> 2;
+      const x = Math.floor(va * this.inv[level]!);
+      const ea =
+        table + (x - Math.floor(x * this.invEntries[level]!) * this.entries[level]!) * size;
+      const chunk = Math.floor(ea * 1.52587890625e-5); // / 65536
+      const words = mem.chunkWords(chunk);
+      const byte = ea - chunk * 65536;
+      const wi = byte >> 2;
       let lo = words[wi]!;
       let hi = 0;
       if (size === 8) hi = words[wi + 1]!;
-      else if (size < 4) lo = (lo >>> ((ea & 3) << 3)) & this.pteByteMask;
+      else if (size < 4) lo = (lo >>> ((byte & 3) << 3)) & this.pteByteMask;
       st.walkRefs++;
       if (((lo & this.vLo) | (hi & this.vHi)) === 0) {
         return this.fault(va, access, FAULT_NOT_PRESENT, level, hitSlot);
@@ -442,11 +458,13 @@ export class Mmu {
           return this.fault(va, access, FAULT_RESERVED, level, hitSlot);
         }
         if (this.setTableA && ((lo & this.aLo) | (hi & this.aHi)) === 0) {
-          this.setBits(words, wi, ea, this.aLo, this.aHi);
+          this.setBits(words, wi, byte, this.aLo, this.aHi);
         }
         if (this.pscOn) {
-          const prefix = Math.floor(va / this.div[level]!);
-          const i = level * this.pscSize + ((prefix ^ asid) & (this.pscSize - 1));
+          const prefix = x;
+          const i =
+            level * this.pscSize +
+            (((prefix - Math.floor(prefix * TWO_M31) * TWO_31) ^ asid) & (this.pscSize - 1));
           this.pscTag[i] = prefix;
           this.pscAsid[i] = asid;
           this.pscTable[i] = next;
@@ -460,8 +478,9 @@ export class Mmu {
       if (!this.leafOk[level]) return this.fault(va, access, FAULT_RESERVED, level, hitSlot);
       const base =
         ((lo & this.fLoMask) >>> 0) * this.fLoScale + ((hi & this.fHiMask) >>> 0) * this.fHiScale;
-      const om = this.offMask[level]!;
-      if (level !== this.last && (om >= 0 ? base & om : base % this.div[level]!) !== 0) {
+      const span = this.div[level]!;
+      const inv = this.inv[level]!;
+      if (level !== this.last && base - Math.floor(base * inv) * span !== 0) {
         return this.fault(va, access, FAULT_RESERVED, level, hitSlot); // misaligned huge page
       }
       const own = this.perms(lo, hi);
@@ -481,13 +500,13 @@ export class Mmu {
       if (needA || (write && !dirty)) {
         if (!this.hardwareAD) return this.fault(va, access, FAULT_ACCESS_FLAG, level, hitSlot);
         if (write && !dirty) {
-          this.setBits(words, wi, ea, this.aLo | this.dLo, this.aHi | this.dHi);
+          this.setBits(words, wi, byte, this.aLo | this.dLo, this.aHi | this.dHi);
           dirty = true;
-        } else this.setBits(words, wi, ea, this.aLo, this.aHi);
+        } else this.setBits(words, wi, byte, this.aLo, this.aHi);
       }
       const flags = allowed | (dirty ? TLBF_DIRTY : 0) | (p << TLBF_PERM_SHIFT);
       let s = this.geometry.shift[level]!;
-      const off = om >= 0 ? va & om : va % this.div[level]!;
+      const off = va - x * span;
       let fill = base;
       if (s > MAX_TLB_SHIFT) {
         // Pages above 1 GiB (Sv48 terapages) are cached as their 1 GiB fragment, as the
@@ -507,11 +526,11 @@ export class Mmu {
   }
 
   /** OR bits into the entry whose first word is words[wi] (entries of any size). */
-  private setBits(words: Int32Array, wi: number, ea: number, mLo: number, mHi: number): void {
+  private setBits(words: Int32Array, wi: number, byte: number, mLo: number, mHi: number): void {
     if (this.pteSize >= 4) {
       words[wi] = words[wi]! | mLo;
       if (this.pteSize === 8) words[wi + 1] = words[wi + 1]! | mHi;
-    } else words[wi] = words[wi]! | (mLo << ((ea & 3) << 3));
+    } else words[wi] = words[wi]! | (mLo << ((byte & 3) << 3));
   }
 
   // ---- software-managed TLB ------------------------------------------------------------------
@@ -534,7 +553,7 @@ export class Mmu {
       return this.fault(va, access, FAULT_ACCESS_FLAG, -1, -1);
     }
     const s = tlb.entryPageShift(slot);
-    return tlb.entryPa(slot) + (s <= 30 ? va & ((1 << s) - 1) : va % 2 ** s);
+    return tlb.entryPa(slot) + (va - Math.floor(va * INV_POW2[s]!) * POW2[s]!);
   }
 
   /**
