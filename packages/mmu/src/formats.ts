@@ -242,9 +242,10 @@ export function customFormat(spec: CustomFormatSpec): PagingFormat {
   }
   const names = spec.levelNames ?? levelBits.map((_, i) => `L${i}`);
   if (names.length !== levelBits.length) fail('one level name per level');
-  // Tables write `valid` and, with hierarchical permissions, the permissive bits.
-  const tableLo = [bits.write, bits.user].filter((b) => b >= 0 && b < 32);
-  const tableHi = [bits.write, bits.user].filter((b) => b >= 32);
+  // Tables write `valid` and, as permissions are hierarchical, the permissive bits (W, U, X).
+  const permissive = [bits.write, bits.user, bits.exec];
+  const tableLo = permissive.filter((b) => b >= 0 && b < 32);
+  const tableHi = permissive.filter((b) => b >= 32);
   return definePagingFormat({
     name: spec.name,
     arch: 'custom',

@@ -77,7 +77,6 @@ const P_X = 4;
 const P_XK = 8;
 const P_R = 16;
 const P_G = 32;
-const P_ALL = P_W | P_U | P_X | P_XK | P_R;
 
 /**
  * TLB entry flags: bit `access` (0..7, ACCESS_* combined) is set when that access is
@@ -196,6 +195,9 @@ export class Mmu {
   private readonly hasUserBit: boolean;
   private readonly isRiscv: boolean;
   private readonly isX86: boolean;
+  /** Bits whose "set" restricts (NX, PXN, read-only): ORed over the levels, not ANDed. */
+  private readonly orMaskLo: number;
+  private readonly orMaskHi: number;
   private rsvdLo = 0;
   private rsvdHi = 0;
 
@@ -246,6 +248,8 @@ export class Mmu {
     [this.hugeLo, this.hugeHi] = pteBitMask(b.huge);
     [this.tblLo, this.tblHi] = pteBitMask(b.table);
     this.hasUserBit = b.user >= 0;
+    this.orMaskLo = this.nxLo | this.pnxLo | this.roLo;
+    this.orMaskHi = this.nxHi | this.pnxHi | this.roHi;
     this.fLoMask = g.frameLoMask;
     this.fHiMask = g.frameHiMask;
     this.fLoScale = g.frameLoScale;
@@ -262,7 +266,7 @@ export class Mmu {
     this.pscTag = new Float64Array(total).fill(-1);
     this.pscAsid = new Int32Array(total);
     this.pscTable = new Float64Array(total);
-    this.pscPerm = new Int32Array(total);
+    this.pscPerm = new Int32Array(total * 4);
 
     this.softwareTlb = options.softwareTlb ?? false;
     this.refill = options.refill ?? null;
@@ -395,7 +399,12 @@ export class Mmu {
     const asid = this.asid;
     let level = 0;
     let table = this.root;
-    let acc = P_ALL;
+    // Hierarchical permissions as words: R/W, U/S, X AND over the levels; NX, PXN, read-only
+    // OR (combined at the leaf, one perms() call per walk).
+    let andLo = -1;
+    let andHi = -1;
+    let orLo = 0;
+    let orHi = 0;
     if (this.pscOn) {
       const n = this.pscSize;
       for (let l = this.last - 1; l >= 0; l--) {
@@ -403,7 +412,11 @@ export class Mmu {
         const i = l * n + (((prefix - Math.floor(prefix * TWO_M31) * TWO_31) ^ asid) & (n - 1));
         if (this.pscTag[i] === prefix && this.pscAsid[i] === asid) {
           table = this.pscTable[i]!;
-          acc = this.pscPerm[i]!;
+          const k = i * 4;
+          andLo = this.pscPerm[k]!;
+          andHi = this.pscPerm[k + 1]!;
+          orLo = this.pscPerm[k + 2]!;
+          orHi = this.pscPerm[k + 3]!;
           level = l + 1;
           st.pscHits[l]!++;
           break;
@@ -450,7 +463,12 @@ export class Mmu {
         default:
           break;
       }
-      if (this.hier) acc &= this.perms(lo, hi);
+      if (this.hier) {
+        andLo &= lo;
+        andHi &= hi;
+        orLo |= lo;
+        orHi |= hi;
+      }
       if (!leaf) {
         const next =
           ((lo & this.fLoMask) >>> 0) * this.fLoScale + ((hi & this.fHiMask) >>> 0) * this.fHiScale;
@@ -468,7 +486,11 @@ export class Mmu {
           this.pscTag[i] = prefix;
           this.pscAsid[i] = asid;
           this.pscTable[i] = next;
-          this.pscPerm[i] = acc;
+          const k = i * 4;
+          this.pscPerm[k] = andLo;
+          this.pscPerm[k + 1] = andHi;
+          this.pscPerm[k + 2] = orLo;
+          this.pscPerm[k + 3] = orHi;
         }
         table = next;
         level++;
@@ -483,11 +505,18 @@ export class Mmu {
       if (level !== this.last && base - Math.floor(base * inv) * span !== 0) {
         return this.fault(va, access, FAULT_RESERVED, level, hitSlot); // misaligned huge page
       }
-      const own = this.perms(lo, hi);
-      if (this.isRiscv && (own & (P_R | P_W)) === P_W) {
-        return this.fault(va, access, FAULT_RESERVED, level, hitSlot); // W without R
+      let p: number;
+      if (this.hier) {
+        const om = this.orMaskLo;
+        const omh = this.orMaskHi;
+        p = this.perms((andLo & ~om) | (orLo & om), (andHi & ~omh) | (orHi & omh)) & ~P_G;
+        if (((lo & this.gLo) | (hi & this.gHi)) !== 0) p |= P_G;
+      } else {
+        p = this.perms(lo, hi);
+        if (this.isRiscv && (p & (P_R | P_W)) === P_W) {
+          return this.fault(va, access, FAULT_RESERVED, level, hitSlot); // W without R
+        }
       }
-      const p = this.hier ? acc | (own & P_G) : own;
       const allowed = this.allowed(p);
       if (((allowed >> access) & 1) === 0) {
         return this.fault(va, access, FAULT_PROTECTION, level, hitSlot);
