@@ -28,8 +28,9 @@
  * State is typed arrays indexed by slot (array base + set * ways + way): tag (the VPN, a
  * double: exact up to 2^53, -1 when invalid), page shift, ASID, global bit, physical address
  * and flags. A lookup is a multiply, a floor, a mask and a short loop; nothing is allocated.
- * With a single array holding a single page size (the common case, and every array of a
- * cache), lookup takes a straight path without the per-array loop.
+ * When the first array holds a single page size (the common case, and every cache), lookup
+ * probes it on a straight path, starting with a way predictor (the slot that last answered
+ * for the same VPN bits, verified like any way) before searching the set.
  */
 import type { Tlb, TlbStats, VirtAddr } from '@mmsim/core';
 import type {
@@ -56,7 +57,12 @@ const POW2 = Float64Array.from({ length: MAX_PAGE_SHIFT + 1 }, (_, s) => 2 ** s)
  * below 2^31 first keeps the conversion in line.
  */
 function setIndex(vpn: number, mask: number): number {
-  return (vpn - Math.floor(vpn * TWO_M31) * TWO_31) & mask;
+  return low31(vpn) & mask;
+}
+
+/** The low 31 bits of a VPN (see setIndex()). */
+function low31(vpn: number): number {
+  return (vpn - Math.floor(vpn * TWO_M31) * TWO_31) | 0;
 }
 
 const TWO_31 = 2 ** 31;
@@ -145,6 +151,14 @@ export class SetAssocTlb implements Tlb {
   private readonly setMask0: number;
   private readonly inv0: number;
   private readonly policy0: ReplacementPolicy;
+  /**
+   * A way predictor for array 0: the slot that last hit or was filled for each value of the
+   * VPN's low bits. Only a speed-up — a guess is verified like any way, so the results are
+   * exactly those of the plain set search — that spares a lookup the unpredictable branch of
+   * finding its way in the set (about 10 ns for random pages on the machine of the README).
+   */
+  private readonly hint: Int32Array;
+  private readonly hintMask: number;
 
   // ---- the last fill's victim (read by an inclusive hierarchy) ----
   /** Whether the last insert() replaced a valid entry; its fields follow. */
@@ -215,6 +229,10 @@ export class SetAssocTlb implements Tlb {
     this.setMask0 = g0.sets - 1;
     this.inv0 = INV_POW2[g0.shifts[0]!]!;
     this.policy0 = this.policies[0]!;
+    let hintSize = 64;
+    while (hintSize < 4 * g0.entries && hintSize < 1 << 16) hintSize <<= 1;
+    this.hint = new Int32Array(hintSize);
+    this.hintMask = hintSize - 1;
   }
 
   // ---- the hot path -------------------------------------------------------------------------
@@ -223,15 +241,26 @@ export class SetAssocTlb implements Tlb {
     if (!this.single0) return this.lookupArrays(va, asid, 0);
     // Array 0 holds one page size: probe it without comparing sizes.
     const vpn = Math.floor(va * this.inv0);
-    const ways = this.ways0;
-    const set = setIndex(vpn, this.setMask0);
-    const first = set * ways;
+    const low = low31(vpn);
     const tag = this.tag;
+    // The way predictor first: the slot that last answered for these VPN bits. It is only a
+    // guess, checked like any way; a stale one falls through to the set.
+    const h = low & this.hintMask;
+    const guess = this.hint[h]!;
+    const ways = this.ways0;
+    const set = low & this.setMask0;
+    const first = set * ways;
+    if (tag[guess] === vpn && (this.asid[guess] === asid || this.global[guess] !== 0)) {
+      this.stats.hits++;
+      this.policy0.touch(set, guess - first);
+      return guess;
+    }
     for (let way = 0; way < ways; way++) {
       const i = first + way;
       if (tag[i] === vpn && (this.asid[i] === asid || this.global[i] !== 0)) {
         this.stats.hits++;
         this.policy0.touch(set, way);
+        this.hint[h] = i;
         return i;
       }
     }
@@ -356,6 +385,7 @@ export class SetAssocTlb implements Tlb {
     this.pa[i] = pa;
     this.flags[i] = flags;
     this.policies[a]!.fill(set, way);
+    if (a === 0 && this.single0) this.hint[low31(vpn) & this.hintMask] = i;
     return i;
   }
 
