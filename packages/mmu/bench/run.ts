@@ -53,7 +53,7 @@ const configs: Config[] = [
 const BATCH = 1000;
 const only = process.argv[2];
 if (only === undefined) {
-  const rows: { task: string; time: string; 'M/s': string; walks: string }[] = [];
+  const rows: { task: string; time: string; 'M/s': string; 'walks/op': string }[] = [];
   for (let i = 0; i < configs.length; i++) {
     const out = execFileSync(
       process.execPath,
@@ -110,12 +110,13 @@ await bench.run();
 if (sink < 0) throw new Error('a translation faulted');
 const r = bench.tasks[0]!.result as { latency?: { p50?: number; mean: number } } | undefined;
 const ns = ((r?.latency?.p50 ?? r?.latency?.mean ?? Number.NaN) * 1e6) / BATCH;
-const total = tlb.stats.hits + tlb.stats.misses;
+// Per translate: a software refill retries its lookup, which counts as a second hit.
+const total = tlb.stats.hits + tlb.stats.misses - mmu.stats.refills;
 console.log(
   JSON.stringify({
     task: c.name,
     time: `${ns.toFixed(1)} ns/op`,
     'M/s': (1000 / ns).toFixed(1),
-    walks: `${((100 * (c.software ? mmu.stats.refills : mmu.stats.walks)) / Math.max(1, total)).toFixed(0)}% (${mmu.refsPerWalk.toFixed(2)} refs)`,
+    'walks/op': `${((100 * (c.software ? mmu.stats.refills : mmu.stats.walks)) / Math.max(1, total)).toFixed(0)}% (${mmu.refsPerWalk.toFixed(2)} refs)`,
   }),
 );

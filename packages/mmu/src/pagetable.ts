@@ -14,7 +14,6 @@
  */
 import type { PagingFormat, PhysAddr, PhysicalMemory, TableAllocator, VirtAddr } from '@mmsim/core';
 import {
-  decodePte,
   encodeLeaf,
   encodeTable,
   type Geometry,
@@ -330,15 +329,14 @@ export class PageTable {
         return null;
       }
       if (isLeaf(g, lo, hi, l)) {
-        const d = decodePte(g, lo, hi, l);
         const span = 2 ** g.shift[l]!;
         return {
-          pa: d.pa + (va % span),
+          pa: pteFrame(g, lo, hi) + (va % span),
           level: l,
           pageShift: g.shift[l]!,
-          prot: d.prot,
-          accessed: d.accessed,
-          dirty: d.dirty,
+          prot: leafProt(g, lo, hi),
+          accessed: hasBit(this.format.bits.accessed, lo, hi),
+          dirty: hasBit(this.format.bits.dirty, lo, hi),
           entryAddr: e,
         };
       }
