@@ -106,6 +106,7 @@ bench.add(c.name, () => {
   for (let i = 0; i < BATCH; i++) sink += mmu.translate(vas[cursor++ & (N - 1)]!, ACCESS_USER);
 });
 mmu.resetStats();
+tlb.resetStats();
 await bench.run();
 if (sink < 0) throw new Error('a translation faulted');
 const r = bench.tasks[0]!.result as { latency?: { p50?: number; mean: number } } | undefined;
