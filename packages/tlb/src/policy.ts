@@ -248,6 +248,8 @@ export class NruPolicy implements ReplacementPolicy {
 export class RandomPolicy implements ReplacementPolicy {
   readonly name = 'random';
   private readonly prng: Prng;
+  /** ways - 1 when ways is a power of two (then nextInt(ways) is nextU32() & mask), else -1. */
+  private readonly mask: number;
 
   constructor(
     readonly sets: number,
@@ -255,6 +257,7 @@ export class RandomPolicy implements ReplacementPolicy {
     seed = 0,
   ) {
     this.prng = new Prng(seed);
+    this.mask = (ways & (ways - 1)) === 0 ? ways - 1 : -1;
   }
 
   touch(_set: number, _way: number): void {}
@@ -262,7 +265,7 @@ export class RandomPolicy implements ReplacementPolicy {
   fill(_set: number, _way: number): void {}
 
   victim(_set: number): number {
-    return this.prng.nextInt(this.ways);
+    return this.mask >= 0 ? this.prng.nextU32() & this.mask : this.prng.nextInt(this.ways);
   }
 
   reset(): void {}

@@ -152,12 +152,18 @@ export class SetAssocTlb implements Tlb {
   private readonly inv0: number;
   private readonly policy0: ReplacementPolicy;
   /**
-   * A way predictor for array 0: the slot that last hit or was filled for each value of the
-   * VPN's low bits. Only a speed-up — a guess is verified like any way, so the results are
-   * exactly those of the plain set search — that spares a lookup the unpredictable branch of
-   * finding its way in the set (about 10 ns for random pages on the machine of the README).
+   * Way predictors, one table per (array, page size) k at hint[hintBase[k] ..]: the slot that
+   * last hit or was filled for each value of the VPN's low bits. Only a speed-up — a guess is
+   * verified like any way, so results are exactly those of the plain set search — sparing a
+   * lookup the unpredictable branch of finding its way in the set (about 10 ns for random
+   * pages on the machine of the README).
    */
   private readonly hint: Int32Array;
+  private readonly hintBase: Int32Array;
+  private readonly hintMasks: Int32Array;
+  /** k (index into shiftList) of each page shift. */
+  private readonly kOfShift: Int8Array;
+  /** hintMasks[0], for the straight path. */
   private readonly hintMask: number;
 
   // ---- the last fill's victim (read by an inclusive hierarchy) ----
@@ -229,10 +235,23 @@ export class SetAssocTlb implements Tlb {
     this.setMask0 = g0.sets - 1;
     this.inv0 = INV_POW2[g0.shifts[0]!]!;
     this.policy0 = this.policies[0]!;
-    let hintSize = 64;
-    while (hintSize < 4 * g0.entries && hintSize < 1 << 16) hintSize <<= 1;
-    this.hint = new Int32Array(hintSize);
-    this.hintMask = hintSize - 1;
+    const nk = shiftList.length;
+    this.hintBase = new Int32Array(nk);
+    this.hintMasks = new Int32Array(nk);
+    this.kOfShift = new Int8Array(MAX_PAGE_SHIFT + 1).fill(-1);
+    let hintTotal = 0;
+    for (let a = 0; a < n; a++) {
+      for (let k = this.shiftStart[a]!; k < this.shiftStart[a + 1]!; k++) {
+        let hintSize = 64;
+        while (hintSize < 2 * geo[a]!.entries && hintSize < 1 << 16) hintSize <<= 1;
+        this.hintBase[k] = hintTotal;
+        this.hintMasks[k] = hintSize - 1;
+        this.kOfShift[shiftList[k]!] = k;
+        hintTotal += hintSize;
+      }
+    }
+    this.hint = new Int32Array(hintTotal);
+    this.hintMask = this.hintMasks[0]!;
   }
 
   // ---- the hot path -------------------------------------------------------------------------
@@ -300,8 +319,19 @@ export class SetAssocTlb implements Tlb {
       for (let k = this.shiftStart[a]!; k < this.shiftStart[a + 1]!; k++) {
         const s = this.shiftList[k]!;
         const vpn = Math.floor(va * INV_POW2[s]!);
-        const set = setIndex(vpn, mask);
+        const low = low31(vpn);
+        const set = low & mask;
         const first = base + set * ways;
+        const h = this.hintBase[k]! + (low & this.hintMasks[k]!);
+        const guess = this.hint[h]!;
+        if (
+          tag[guess] === vpn &&
+          this.shift[guess] === s &&
+          (this.asid[guess] === asid || this.global[guess] !== 0)
+        ) {
+          if (touch) this.policies[a]!.touch(set, guess - first);
+          return guess;
+        }
         for (let way = 0; way < ways; way++) {
           const i = first + way;
           if (
@@ -310,6 +340,7 @@ export class SetAssocTlb implements Tlb {
             (this.asid[i] === asid || this.global[i] !== 0)
           ) {
             if (touch) this.policies[a]!.touch(set, way);
+            this.hint[h] = i;
             return i;
           }
         }
@@ -385,7 +416,8 @@ export class SetAssocTlb implements Tlb {
     this.pa[i] = pa;
     this.flags[i] = flags;
     this.policies[a]!.fill(set, way);
-    if (a === 0 && this.single0) this.hint[low31(vpn) & this.hintMask] = i;
+    const k = this.kOfShift[s]!;
+    this.hint[this.hintBase[k]! + (low31(vpn) & this.hintMasks[k]!)] = i;
     return i;
   }
 

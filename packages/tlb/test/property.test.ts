@@ -183,4 +183,52 @@ describe('fully associative LRU TLB vs a reference model', () => {
       );
     }
   });
+
+  it('split and unified multi-size TLBs answer every lookup as a brute-force search would', () => {
+    const M2 = 0x200000;
+    const layouts = [
+      { entries: 8, ways: 2, pageShifts: [12, 21] },
+      {
+        arrays: [
+          { entries: 8, ways: 2, pageShift: 12 },
+          { entries: 4, ways: 2, pageShift: 21 },
+          { entries: 2, pageShift: 30 },
+        ],
+      },
+    ];
+    const access = fc.record({
+      insert: fc.boolean(),
+      page: fc.integer({ min: 0, max: 2047 }),
+      huge: fc.integer({ min: 0, max: 3 }),
+      asid: fc.integer({ min: 0, max: 2 }),
+      global: fc.integer({ min: 0, max: 7 }).map((x) => x === 0),
+    });
+    for (const layout of layouts) {
+      fc.assert(
+        fc.property(fc.array(access, { maxLength: 120 }), (ops) => {
+          const t = createTlb({ ...layout, policy: 'plru' });
+          const bounds: number[] = [];
+          for (const a of t.arrays()) bounds.push((bounds.at(-1) ?? 0) + a.entries);
+          const arrayOf = (slot: number) => bounds.findIndex((end) => slot < end);
+          for (const o of ops) {
+            const shift = o.huge === 3 ? 30 : o.huge === 2 ? 21 : 12;
+            const va = ((o.page * K4) % (4 * M2 * 64)) + 0x7f00_0000_0000;
+            if (o.insert) {
+              t.insert(va, o.asid, 0, shift, 0, o.global);
+              continue;
+            }
+            const expected = t
+              .entries()
+              .filter(
+                (e) =>
+                  va >= e.va && va < e.va + 2 ** e.pageShift && (e.global || e.asid === o.asid),
+              )
+              .sort((a, b) => arrayOf(a.slot) - arrayOf(b.slot) || a.pageShift - b.pageShift)[0];
+            expect(t.lookup(va, o.asid)).toBe(expected ? expected.slot : -1);
+          }
+        }),
+        { numRuns: 150 },
+      );
+    }
+  });
 });
