@@ -261,6 +261,16 @@ export class TlbHierarchy extends TlbPath {
       options.inclusive ?? false,
     );
     const name = options.name ?? 'tlb-hierarchy';
+    // An L2 hit is copied into the L1: each L1 must hold (or splinter) every size the L2 holds.
+    for (const l1 of [levels.l1d, levels.l1i]) {
+      for (const shift of levels.l2?.pageShifts() ?? []) {
+        if (l1 && !l1.canCache(shift)) {
+          throw new RangeError(
+            `TLB hierarchy ${name}: ${l1.name} cannot hold page shift ${shift}, which ${levels.l2!.name} caches`,
+          );
+        }
+      }
+    }
     super(name, levels.l1d, levels);
     this.l1d = levels.l1d;
     this.l1i = levels.l1i;

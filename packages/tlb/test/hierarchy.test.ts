@@ -182,5 +182,8 @@ describe('the Skylake-like default', () => {
     const h = createTlbHierarchy({ ...SKYLAKE_TLB, policy: 'plru' });
     expect(h.tlbs.map((t) => t.policy().name)).toEqual(['plru', 'plru', 'plru']);
     expect(() => createTlbHierarchy({} as TlbHierarchyOptions)).toThrow(TypeError);
+    expect(() =>
+      createTlbHierarchy({ l1d: { entries: 4, pageShift: 21 }, l2: { entries: 8, pageShift: 12 } }),
+    ).toThrow('TLB hierarchy tlb-hierarchy: dTLB cannot hold page shift 12, which STLB caches');
   });
 });
