@@ -10,16 +10,16 @@
  *   textbook and CS:APP's cache lab define it (hardware rarely implements it past 4 ways).
  * - Tree-PLRU: ways-1 bits per set, a binary tree whose bits point towards the
  *   less recently used half; an access flips the bits on its path to point away from it, the
- *   victim follows the bits (the scheme of Intel's and ARM's L1 caches, described e.g. in
- *   Handy, "The Cache Memory Book", and Al-Zoubi et al., "Performance evaluation of cache
+ *   victim follows the bits (the classic pseudo-LRU of set-associative caches since the i486;
+ *   see Handy, "The Cache Memory Book", and Al-Zoubi et al., "Performance evaluation of cache
  *   replacement policies for the SPEC CPU2000 benchmark suite", 2004). With a number of ways
  *   that is not a power of two (a 12-way STLB) the tree spans the next power of two and the
  *   victim walk never enters a subtree that holds no real way.
- * - FIFO: a fill timestamp per entry; hits do not count (round-robin replacement, as many
- *   TLBs — e.g. ARM Cortex-A cores' micro-TLBs — use).
+ * - FIFO: a fill timestamp per entry; hits do not count (round-robin replacement, common in
+ *   small TLBs because it needs no update on a hit).
  * - NRU: a reference bit per entry, set on access; when that sets the last clear bit of a set,
  *   the set's other bits are cleared. The victim is the lowest way whose bit is clear (the
- *   "bit-PLRU"/"MRU-bit" scheme of Sun's UltraSPARC T2 caches and of Intel's LLC descriptions).
+ *   "MRU-bit" / bit-PLRU scheme of the same literature).
  * - Random: a seeded PRNG (@mmsim/core's sfc32) draws the way: the same seed gives the same
  *   sequence of victims.
  *
