@@ -266,6 +266,15 @@ export interface Tlb {
     flags: number,
     global: boolean,
   ): number;
+  /**
+   * The hit path in one call, for an MMU: the physical address of `va` when an entry maps it
+   * in `asid` and its flags include every bit of `need`; -1 on a miss; -2 when an entry maps
+   * it but lacks one of those flags (its slot is then in `lastSlot`). Counts and updates the
+   * replacement state exactly as lookup() does.
+   */
+  translate(va: VirtAddr, asid: number, need: number): number;
+  /** The slot of the entry behind translate()'s last -2. */
+  readonly lastSlot: number;
   /** The physical base address of the page an entry maps. */
   entryPa(slot: number): number;
   entryFlags(slot: number): number;

@@ -324,16 +324,11 @@ export class Mmu {
    */
   translate(va: VirtAddr, access = 0): number {
     const tlb = access & ACCESS_EXEC ? this.itlb : this.tlb;
-    const slot = tlb.lookup(va, this.asid);
-    if (slot >= 0) {
-      const need = (1 << access) | ((access & ACCESS_WRITE) << 8);
-      if ((tlb.entryFlags(slot) & need) === need) {
-        const s = tlb.entryPageShift(slot);
-        return tlb.entryPa(slot) + (va - Math.floor(va * INV_POW2[s]!) * POW2[s]!);
-      }
-    }
+    // The access kinds an entry allows are bits 0..7 of its flags; a write also needs Dirty.
+    const pa = tlb.translate(va, this.asid, (1 << access) | ((access & ACCESS_WRITE) << 8));
+    if (pa >= 0) return pa;
     if (this.softwareTlb) return this.refillTrap(va, access);
-    return this.walk(va, access, slot);
+    return this.walk(va, access, pa === -2 ? tlb.lastSlot : -1);
   }
 
   /** The raw permission bits (P_*) of one entry. */

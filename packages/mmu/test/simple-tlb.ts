@@ -34,6 +34,18 @@ export class SimpleTlb implements Tlb {
     );
   }
 
+  lastSlot = -1;
+
+  translate(va: VirtAddr, asid: number, need: number): number {
+    const i = this.lookup(va, asid);
+    if (i < 0) return -1;
+    if ((this.flags[i]! & need) !== need) {
+      this.lastSlot = i;
+      return -2;
+    }
+    return this.pa[i]! + (va - this.tag[i]! * 2 ** this.shift[i]!);
+  }
+
   lookup(va: VirtAddr, asid: number): number {
     for (let i = 0; i < this.entries; i++) {
       if (this.matches(i, va, asid)) {

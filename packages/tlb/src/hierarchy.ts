@@ -135,6 +135,24 @@ export class TlbPath implements Tlb {
     return this.lookupL2(va, asid);
   }
 
+  /** translate()'s slot of an entry that lacked a needed flag. */
+  lastSlot = -1;
+
+  /** lookup() + flag test + address (see Tlb.translate()): the L1 first, then the L2. */
+  translate(va: VirtAddr, asid: number, need: number): number {
+    let slot = this.l1.lookup(va, asid);
+    if (slot >= 0) this.stats.hits++;
+    else {
+      slot = this.lookupL2(va, asid);
+      if (slot < 0) return -1;
+    }
+    if ((this.l1.entryFlags(slot) & need) !== need) {
+      this.lastSlot = slot;
+      return -2;
+    }
+    return this.l1.entryPa(slot) + (va - this.l1.entryVa(slot));
+  }
+
   /** The L1 missed: try the L2 and refill the L1 from it. */
   private lookupL2(va: number, asid: number): number {
     const l2 = this.levels.l2;

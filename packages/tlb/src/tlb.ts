@@ -290,6 +290,43 @@ export class SetAssocTlb implements Tlb {
     return this.lookupArrays(va, asid, 1);
   }
 
+  /** translate()'s slot of an entry that lacked a needed flag. */
+  lastSlot = -1;
+
+  /**
+   * lookup() + the flag test + the address, in one call (the MMU's TLB-hit path). The
+   * one-size array 0 is searched in line, way predictor first, as lookup() does.
+   */
+  translate(va: VirtAddr, asid: number, need: number): number {
+    let i: number;
+    if (this.single0) {
+      const vpn = Math.floor(va * this.inv0);
+      const low = low31(vpn);
+      const tag = this.tag;
+      const h = low & this.hintMask;
+      const guess = this.hint[h]!;
+      const set = low & this.setMask0;
+      const first = set * this.ways0;
+      if (tag[guess] === vpn && (this.asid[guess] === asid || this.global[guess] !== 0)) {
+        this.stats.hits++;
+        this.policy0.touch(set, guess - first);
+        i = guess;
+      } else {
+        i = this.lookup(va, asid);
+        if (i < 0) return -1;
+      }
+    } else {
+      i = this.lookup(va, asid);
+      if (i < 0) return -1;
+    }
+    if ((this.flags[i]! & need) !== need) {
+      this.lastSlot = i;
+      return -2;
+    }
+    const s = this.shift[i]!;
+    return this.pa[i]! + (va - this.tag[i]! * POW2[s]!);
+  }
+
   /** lookup() in the arrays from `from` on. */
   private lookupArrays(va: number, asid: number, from: number): number {
     const i = this.find(va, asid, true, from);

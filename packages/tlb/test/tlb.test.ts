@@ -5,7 +5,7 @@
  */
 import { defineTlb, type Tlb } from '@mmsim/core';
 import { describe, expect, it } from 'vitest';
-import { createTlb, SetAssocTlb } from '../src/index.js';
+import { createTlb, createTlbHierarchy, SetAssocTlb } from '../src/index.js';
 
 const K4 = 0x1000;
 const M2 = 0x200000;
@@ -333,5 +333,32 @@ describe('the core Tlb interface', () => {
     expect(t.stats.hits).toBe(1); // probe() counts nothing
     fill(t, 3); // evicts page 2 (LRU), slot a still holds page 1
     expect(t.entryVa(a)).toBe(K4);
+  });
+});
+
+describe('translate(): the MMU hit path in one call', () => {
+  it('returns pa + offset on a hit, -1 on a miss, -2 with lastSlot when a flag is missing', () => {
+    for (const tlb of [
+      createTlb({ entries: 16, ways: 4 }),
+      createTlb({ entries: 16, pageShifts: [12, 21] }),
+      createTlbHierarchy(),
+    ] as Tlb[]) {
+      const slot = tlb.insert(0x7f00_0000_1000, 3, 0x4000_0000, 12, 0b0101, false);
+      expect(tlb.translate(0x7f00_0000_1234, 3, 0b0001)).toBe(0x4000_0234);
+      expect(tlb.translate(0x7f00_0000_1234, 3, 0b0101)).toBe(0x4000_0234);
+      expect(tlb.translate(0x7f00_0000_1234, 4, 0b0001)).toBe(-1); // another ASID
+      expect(tlb.translate(0x7f00_0000_2000, 3, 0b0001)).toBe(-1);
+      expect(tlb.translate(0x7f00_0000_1fff, 3, 0b0010)).toBe(-2);
+      expect(tlb.entryPa(tlb.lastSlot)).toBe(0x4000_0000);
+      if (tlb instanceof SetAssocTlb) expect(tlb.lastSlot).toBe(slot);
+      // Counted as lookups: 3 hits (the -2 hit included) and 2 misses.
+      expect([tlb.stats.hits, tlb.stats.misses]).toEqual([3, 2]);
+      // A global 2 MiB page: the offset is the low 21 bits where 2 MiB entries exist; a
+      // 4K-only TLB caches the 4 KiB fragment that holds the address (splintering).
+      tlb.insert(0x7f00_005f_f000, 3, 0x8000_0000, 21, 1, true);
+      expect(tlb.translate(0x7f00_005f_ffff, 9, 1)).toBe(0x801f_ffff);
+      const holds2M = !(tlb instanceof SetAssocTlb) || tlb.pageShifts().includes(21);
+      expect(tlb.translate(0x7f00_0040_0123, 9, 1)).toBe(holds2M ? 0x8000_0123 : -1);
+    }
   });
 });
