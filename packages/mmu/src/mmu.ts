@@ -184,6 +184,13 @@ export class Mmu {
   private readonly gHi: number;
   private readonly ngLo: number;
   private readonly ngHi: number;
+  /** Every bit perms() reads: the key of the walk's one-entry permission memo. */
+  private readonly permLo: number;
+  private readonly permHi: number;
+  private memoLo = Number.NaN;
+  private memoHi = Number.NaN;
+  private memoP = 0;
+  private memoAllowed = 0;
   private readonly hugeLo: number;
   private readonly hugeHi: number;
   private readonly tblLo: number;
@@ -245,6 +252,10 @@ export class Mmu {
     [this.dLo, this.dHi] = pteBitMask(b.dirty);
     [this.gLo, this.gHi] = pteBitMask(b.global);
     [this.ngLo, this.ngHi] = pteBitMask(b.notGlobal);
+    this.permLo =
+      this.rLo | this.wLo | this.roLo | this.uLo | this.xLo | this.nxLo | this.pnxLo | this.gLo | this.ngLo;
+    this.permHi =
+      this.rHi | this.wHi | this.roHi | this.uHi | this.xHi | this.nxHi | this.pnxHi | this.gHi | this.ngHi;
     [this.hugeLo, this.hugeHi] = pteBitMask(b.huge);
     [this.tblLo, this.tblHi] = pteBitMask(b.table);
     this.hasUserBit = b.user >= 0;
@@ -291,6 +302,7 @@ export class Mmu {
     if (c.nx !== undefined) this.nx = c.nx;
     if (c.hardwareAD !== undefined) this.hardwareAD = c.hardwareAD;
     if (this.isX86) this.hardwareAD = true; // x86 always updates A/D in hardware
+    this.memoLo = Number.NaN; // allowed() depends on SMEP, SMAP, WP and NX
     // Without EFER.NXE, bit 63 is reserved (SDM §4.5, table 4-20).
     [this.rsvdLo, this.rsvdHi] = this.isX86 && !this.nx ? [this.nxLo, this.nxHi] : [0, 0];
     this.flushAll();
@@ -501,18 +513,39 @@ export class Mmu {
         return this.fault(va, access, FAULT_RESERVED, level, hitSlot); // misaligned huge page
       }
       let p: number;
+      let allowed: number;
+      // perms() and allowed() decode a handful of bits into the same few answers again and
+      // again: remember the last (bits → answer) pair, keyed by the bits that decide it.
+      let kLo: number;
+      let kHi: number;
       if (this.hier) {
         const om = this.orMaskLo;
         const omh = this.orMaskHi;
-        p = this.perms((andLo & ~om) | (orLo & om), (andHi & ~omh) | (orHi & omh)) & ~P_G;
-        if (((lo & this.gLo) | (hi & this.gHi)) !== 0) p |= P_G;
+        kLo = (((andLo & ~om) | (orLo & om)) & this.permLo) | (lo & this.gLo);
+        kHi = (((andHi & ~omh) | (orHi & omh)) & this.permHi) | (hi & this.gHi);
       } else {
-        p = this.perms(lo, hi);
-        if (this.isRiscv && (p & (P_R | P_W)) === P_W) {
-          return this.fault(va, access, FAULT_RESERVED, level, hitSlot); // W without R
-        }
+        kLo = lo & this.permLo;
+        kHi = hi & this.permHi;
       }
-      const allowed = this.allowed(p);
+      if (kLo === this.memoLo && kHi === this.memoHi) {
+        p = this.memoP;
+        allowed = this.memoAllowed;
+      } else {
+        if (this.hier) {
+          const om = this.orMaskLo;
+          const omh = this.orMaskHi;
+          p = this.perms((andLo & ~om) | (orLo & om), (andHi & ~omh) | (orHi & omh)) & ~P_G;
+          if (((lo & this.gLo) | (hi & this.gHi)) !== 0) p |= P_G;
+        } else p = this.perms(lo, hi);
+        allowed = this.allowed(p);
+        this.memoLo = kLo;
+        this.memoHi = kHi;
+        this.memoP = p;
+        this.memoAllowed = allowed;
+      }
+      if (!this.hier && this.isRiscv && (p & (P_R | P_W)) === P_W) {
+        return this.fault(va, access, FAULT_RESERVED, level, hitSlot); // W without R
+      }
       if (((allowed >> access) & 1) === 0) {
         return this.fault(va, access, FAULT_PROTECTION, level, hitSlot);
       }
