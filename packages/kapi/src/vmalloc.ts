@@ -530,7 +530,7 @@ export class Vmalloc {
       );
       return 0;
     }
-    if (Math.ceil(size / PAGE_SIZE) > this.totalramPages()) {
+    if (Math.floor(size / PAGE_SIZE) > this.totalramPages()) {
       this.warnAlloc(gfp, `vmalloc error: size ${size}, exceeds total pages`, frames);
       return 0;
     }
@@ -918,7 +918,7 @@ export class Vmalloc {
       KERN_WARNING,
       `${ctx.task.comm}: ${message}, mode:${formatGfpMode(gfp)}, nodemask=(null),cpuset=/,mems_allowed=${mems}`,
     );
-    ctx.dumpStack(['dump_stack_lvl', this.sym('warn_alloc'), ...frames]);
+    ctx.dumpStack([this.sym('dump_stack_lvl'), this.sym('warn_alloc'), ...frames]);
     this.d.showMem?.();
   }
 
@@ -935,8 +935,11 @@ export class Vmalloc {
     return this.d.kallsyms.formatSymbol(this.d.kallsyms.intern(name));
   }
 
+  /** A call trace: the function, then its caller unless that is the API entry itself. */
   private frames(fn: string, site: number): string[] {
-    return [this.sym(fn), this.d.kallsyms.formatSymbol(site)];
+    const top = this.sym(fn);
+    const below = this.d.kallsyms.formatSymbol(site);
+    return below === top ? [top] : [top, below];
   }
 
   private site(caller: CallSite | undefined, dflt: string): number {

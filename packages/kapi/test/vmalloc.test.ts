@@ -33,8 +33,10 @@ const P = PAGE_SIZE;
 function machine(options: VmallocOptions = {}, spec: 'tiny' | 'laptop' | MachineSpec = 'tiny') {
   const env = createPageAllocatorEnv(spec);
   const buddy = createBuddyAllocator(env);
-  const tables: TableAllocator = {
+  const tables: TableAllocator & { fail: boolean } = {
+    fail: false,
     allocTable: () => {
+      if (tables.fail) return -1;
       const pfn = buddy.allocPages(GFP_KERNEL, 0);
       return pfn < 0 ? -1 : pfn * P;
     },
@@ -72,7 +74,7 @@ function machine(options: VmallocOptions = {}, spec: 'tiny' | 'laptop' | Machine
       .records()
       .filter((r) => r.seq >= seq)
       .map((r) => r.text);
-  return { env, buddy, pageTable, mmu, flushes, kallsyms, vm, logSince };
+  return { env, buddy, tables, pageTable, mmu, flushes, kallsyms, vm, logSince };
 }
 
 describe('address layout', () => {
@@ -436,6 +438,21 @@ describe('running out', () => {
     expect(vm.areas()).toEqual([]);
     expect(vm.nr_vmalloc_pages).toBe(0);
     expect(vm.vmalloc(P)).toBe(VMALLOC_START);
+  });
+
+  it('no page-table page: "failed to map pages", and the pages go back', () => {
+    const { vm, buddy, env, logSince, tables } = machine();
+    const free = buddy.nrFreePages();
+    tables.fail = true;
+    const seq = env.klog.nextSeq;
+    expect(vm.vmalloc(2 * P)).toBe(0);
+    expect(logSince(seq)[0]).toBe(
+      'swapper/0: vmalloc error: size 8192, failed to map pages, mode:0xcc2(GFP_KERNEL|__GFP_HIGHMEM), nodemask=(null),cpuset=/,mems_allowed=0',
+    );
+    expect(buddy.nrFreePages()).toBe(free);
+    expect(vm.areas()).toEqual([]);
+    tables.fail = false;
+    expect(vm.vmalloc(2 * P)).toBe(VMALLOC_START);
   });
 
   it('more than all of RAM: "exceeds total pages"; __GFP_NOWARN keeps quiet', () => {
