@@ -13,19 +13,31 @@ import {
   GFP_DMA,
   GFP_KERNEL,
   PAGE_SIZE,
+  SLAB_CONSISTENCY_CHECKS,
   SLAB_HWCACHE_ALIGN,
-  virtToPhys,
+  SLAB_POISON,
+  SLAB_RED_ZONE,
+  SLAB_STORE_USER,
   ZONE_NAMES,
 } from '@mmsim/core';
+import { type BootConfig, boot } from '@mmsim/kapi';
+import { explain, formatExplanation } from '@mmsim/mmu';
 import { createMachine, type Machine } from '@mmsim/numa';
 import { createBuddyAllocator, createPageAllocatorEnv } from '@mmsim/page-alloc';
-import { createSlabEnv, createSlub } from '@mmsim/slab';
 import { buddyinfo, zoneTable } from './render.js';
 
 export interface TourOptions {
   machine: string;
   cpus?: number;
   memory?: string;
+}
+
+/** The same machine as the tour's, for boot(). */
+function kernelConfig(options: TourOptions): BootConfig {
+  const c: BootConfig = { machine: options.machine as 'server' };
+  if (options.cpus !== undefined) c.cpus = options.cpus;
+  if (options.memory !== undefined) c.memory = options.memory;
+  return c;
 }
 
 export function runTour(out: (line: string) => void, options: TourOptions): void {
@@ -150,22 +162,26 @@ export function runTour(out: (line: string) => void, options: TourOptions): void
     `All blocks freed; the allocator checks its lists: ${problems.length === 0 ? 'consistent' : problems.join('; ')}.`,
   );
 
-  section('8. Small objects: the SLUB slab allocator');
-  const slub = createSlub(createSlabEnv(env, buddy));
-  note(slub.bootMessage());
+  section('8. Boot a kernel: the direct map, per-CPU MMUs, SLUB');
+  const k = boot(kernelConfig(options));
+  note(
+    `boot(): ${k.machine.nrCpus} CPU(s) with a TLB hierarchy each; the direct map of all RAM at ` +
+      `0xffff888000000000 in 1 GiB/2 MiB/4 KiB pages took ${k.pageTablePages} page-table pages.`,
+  );
+  note((k.slab as { bootMessage?: () => string }).bootMessage?.() ?? k.slab.name);
   note('kmalloc() rounds a request up to a size class and takes it from that kmalloc cache:');
   for (const size of [1, 24, 100, 200, 3000, 10000]) {
-    const p = slub.kmalloc(size, GFP_KERNEL);
-    const cache = slub.virt_to_cache(p);
+    const p = k.kmalloc(size, GFP_KERNEL);
+    const cache = k.slab.virt_to_cache(p);
     note(
       `kmalloc(${String(size).padStart(5)}) = ${formatPtr(p)} ` +
-        `from ${cache ? cache.name : 'the page allocator (an order-2 compound page)'}, ksize ${slub.ksize(p)}`,
+        `from ${cache ? cache.name : 'the page allocator (an order-2 compound page)'}, ksize ${k.ksize(p)}`,
     );
-    slub.kfree(p);
+    k.kfree(p);
   }
-  const inode = slub.kmem_cache_create('my_inode', 600, 0, SLAB_HWCACHE_ALIGN, null)!;
-  const objs = Array.from({ length: 20 }, () => slub.kmem_cache_alloc(inode, GFP_KERNEL));
-  const info = slub.cacheInfo(inode);
+  const inode = k.kmem_cache_create('my_inode', 600, 0, SLAB_HWCACHE_ALIGN, null)!;
+  const objs = Array.from({ length: 20 }, () => k.kmem_cache_alloc(inode, GFP_KERNEL));
+  const info = k.slab.cacheInfo(inode);
   note(
     `kmem_cache_create("my_inode", 600, HWCACHE_ALIGN): ${info.objsize}-byte slots, ` +
       `${info.objects_per_slab} per slab of ${1 << info.cache_order} pages (calculate_order()).`,
@@ -173,24 +189,73 @@ export function runTour(out: (line: string) => void, options: TourOptions): void
   note(
     `After 20 allocations /proc/slabinfo would say: active_objs ${info.active_objs}, num_objs ${info.num_objs}, slabs ${info.num_slabs}.`,
   );
-  for (const o of objs) slub.kmem_cache_free(inode, o);
-  slub.kmem_cache_destroy(inode);
-  note(
-    `kmem_cache_shrink() of every cache gives ${slub.shrinkAll()} empty slab pages back to the buddy allocator.`,
-  );
+  for (const o of objs) k.kmem_cache_free(inode, o);
+  k.kmem_cache_destroy(inode);
 
-  section('9. slab_debug=FZPU catches a buffer overrun');
-  const dslub = createSlub(createSlabEnv(env, buddy), { slabDebug: 'FZPU' });
-  const buf = dslub.kmalloc(60, GFP_KERNEL, -1, 'tour_driver_init');
-  note('kmalloc(60) from kmalloc-64, then one byte written at offset 64 (past the object):');
-  env.memory.write8(virtToPhys(buf) + 64, 0x41);
-  const dseq = env.klog.nextSeq;
-  dslub.kfree(buf, 'tour_driver_exit');
-  for (const r of env.klog.records(dseq).slice(0, 11)) out(`   ${r.text}`);
+  section('9. Poison and red zones catch a buffer overrun');
+  const guarded = k.kmem_cache_create(
+    'tour_buffers',
+    60,
+    0,
+    SLAB_POISON | SLAB_RED_ZONE | SLAB_STORE_USER | SLAB_CONSISTENCY_CHECKS,
+    null,
+  )!;
+  const buf = k.kmem_cache_alloc(guarded, GFP_KERNEL, 'tour_driver_init');
+  note('A 60-byte object from a cache with SLAB_POISON|SLAB_RED_ZONE|SLAB_STORE_USER; the driver');
+  note('writes one byte past its end (through the MMU, as the CPU would), then frees it:');
+  k.mem.write8(buf + 60, 0x41);
+  const dseq = k.klog.nextSeq;
+  k.kmem_cache_free(guarded, buf, 'tour_driver_exit');
+  for (const r of k.klog.records(dseq).slice(0, 10)) out(`   ${r.text}`);
   out('   ...');
-  for (const r of env.klog.records(dseq).filter((x) => x.text.startsWith('FIX')))
-    out(`   ${r.text}`);
+  for (const r of k.klog.records(dseq).filter((x) => x.text.startsWith('FIX'))) out(`   ${r.text}`);
   note('The red zone is restored and the object is left allocated: the cache stays usable.');
-  dslub.kfree(buf);
+  k.kmem_cache_free(guarded, buf);
+
+  section('10. GFP_ATOMIC in an interrupt, and a GFP_KERNEL mistake');
+  const aseq = k.klog.nextSeq;
+  const ok = k.inIrq(() => k.kmalloc(256, GFP_ATOMIC));
+  note(
+    `In an interrupt handler kmalloc(256, GFP_ATOMIC) = ${formatPtr(ok)}: no report (it may not sleep, and does not).`,
+  );
+  k.kfree(ok);
+  note('The same call with GFP_KERNEL, which may sleep to reclaim memory:');
+  const bad = k.inIrq(() => k.kmalloc(256, GFP_KERNEL));
+  for (const r of k.klog.records(aseq).slice(0, 4)) out(`   ${r.text}`);
+  out('   ...');
+  k.kfree(bad);
+
+  section('11. vmalloc: pages mapped into the vmalloc area, and the walk');
+  const v = k.vmalloc(16 * PAGE_SIZE, 'tour_module_load');
+  note(`vmalloc(16 * PAGE_SIZE) = ${formatPtr(v)}; /proc/vmallocinfo:`);
+  for (const l of k.stats().vmallocinfo) out(`   ${l}`);
+  note("The MMU walks init_mm's page tables in memory for the 6th page:");
+  for (const l of formatExplanation(explain(k.mmu, v + 5 * PAGE_SIZE + 0x10)).split('\n'))
+    out(`   ${l}`);
+  note('One byte past the end is the guard page. Touching it is an Oops:');
+  const gseq = k.klog.nextSeq;
+  try {
+    k.mem.read8(v + 16 * PAGE_SIZE);
+  } catch {
+    // KernelOops: the report is in the log.
+  }
+  for (const r of k.klog.records(gseq).slice(0, 4)) out(`   ${r.text}`);
+  k.vfree(v);
+
+  section('12. What it all cost (/proc/meminfo)');
+  const st = k.stats();
+  for (const [name, kb] of [
+    ['MemTotal', st.memTotalKb],
+    ['MemFree', st.memFreeKb],
+    ['Slab', st.slabKb],
+    ['PageTables', st.pageTablesKb],
+    ['VmallocUsed', st.vmallocUsedKb],
+  ] as const) {
+    out(`   ${`${name}:`.padEnd(16)}${String(kb).padStart(8)} kB`);
+  }
+  const problems2 = [...k.slab.verify(), ...k.pages.verify()];
+  note(
+    `The allocators check their structures: ${problems2.length === 0 ? 'consistent' : problems2.join('; ')}.`,
+  );
   out('');
 }

@@ -27,8 +27,16 @@ describe('mmsim tour (the demo)', () => {
     expect(out).toContain('SLUB: HWalign=64, Order=0-3, MinObjects=0, CPUs=16, Nodes=2');
     expect(out).toMatch(/kmalloc\( {4}1\) = ffff888\w+ from kmalloc-8, ksize 8/);
     expect(out).toContain('from the page allocator (an order-2 compound page), ksize 16384');
-    expect(out).toContain('BUG kmalloc-64 (Not tainted): Object corrupt');
-    expect(out).toMatch(/FIX kmalloc-64: Restoring Right Redzone 0x\w+-0x\w+=0xcc/);
+    expect(out).toContain('BUG tour_buffers (Not tainted): Object corrupt');
+    expect(out).toMatch(/FIX tour_buffers: Restoring Right Redzone 0x\w+-0x\w+=0xcc/);
+    expect(out).toContain(
+      'BUG: sleeping function called from invalid context at include/linux/sched/mm.h:321',
+    );
+    expect(out).toMatch(
+      /0xffffc90000000000-0xffffc90000011000 {3}69632 tour_module_load\+0x0\/0x100 pages=16 vmalloc N0=\d+/,
+    );
+    expect(out).toContain('BUG: unable to handle page fault for address: ffffc90000010000');
+    expect(out).toContain('The allocators check their structures: consistent.');
   });
 
   it('tours any preset', () => {
