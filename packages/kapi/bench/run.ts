@@ -15,17 +15,28 @@ import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { boot, GFP_KERNEL, PAGE_SIZE, Prng } from '../src/index.js';
 
-const tasks = ['kmalloc+kfree pair, 64 bytes', 'mixed 8-2048 B, 10k live, kfree+kmalloc', 'vmalloc(16 pages)+vfree', 'k.mem.read32 (TLB hit)'];
+const tasks = [
+  'kmalloc+kfree pair, 64 bytes',
+  'mixed 8-2048 B, 10k live, kfree+kmalloc',
+  'vmalloc(16 pages)+vfree',
+  'k.mem.read32 (TLB hit)',
+];
 const only = process.argv[2];
 if (only === undefined) {
   const rows: { task: string; time: string }[] = [];
   for (let i = 0; i < tasks.length; i++) {
-    const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), String(i)], {
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), String(i)],
+      {
+        encoding: 'utf8',
+      },
+    );
     rows.push(JSON.parse(out.trim().split('\n').at(-1)!) as { task: string; time: string });
   }
-  console.log(`@mmsim/kapi bench — node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(
+    `@mmsim/kapi bench — node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
+  );
   console.table(rows);
   process.exit(0);
 }
@@ -78,5 +89,11 @@ if (sink < 0) throw new Error('unreachable');
 const r = bench.tasks[0]!.result as { latency?: { p50?: number; mean: number } } | undefined;
 const ns = ((r?.latency?.p50 ?? r?.latency?.mean ?? Number.NaN) * 1e6) / batch;
 const problems = [...k.slab.verify(), ...k.pages.verify()];
-if (problems.length) throw new Error(`inconsistent after the bench: ${problems.slice(0, 5).join('; ')}`);
-console.log(JSON.stringify({ task: tasks[which], time: ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs/op` : `${ns.toFixed(1)} ns/op` }));
+if (problems.length)
+  throw new Error(`inconsistent after the bench: ${problems.slice(0, 5).join('; ')}`);
+console.log(
+  JSON.stringify({
+    task: tasks[which],
+    time: ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs/op` : `${ns.toFixed(1)} ns/op`,
+  }),
+);
