@@ -35,7 +35,15 @@ describe('layout invariants', () => {
   it('spans every node over its memory outside the PCI hole, gives it that less the firmware holes as RAM, and partitions the span into zones', () => {
     fc.assert(
       fc.property(specs, (spec) => {
-        const m = createMachine(spec);
+        let m: ReturnType<typeof createMachine>;
+        try {
+          m = createMachine(spec);
+        } catch (e) {
+          // A last node whose highest zone is smaller than the requested ZONE_MOVABLE is a
+          // spec createMachine() rightly refuses (tested in machine.test.ts); skip it here.
+          fc.pre(!(e instanceof RangeError && /highest zone only/.test(e.message)));
+          throw e;
+        }
         const pciPages = (spec.pciHole as number) / PAGE;
         const pciStart = 0x100000 - pciPages; // [4 GiB - pciHole, 4 GiB)
         const firmware = spec.firmwareHoles
