@@ -72,6 +72,7 @@ import {
   GFP_KERNEL,
   GFP_RECLAIM_MASK,
   type Gfp,
+  gfpAllowsBlocking,
   HZ,
   type Kallsyms,
   KERN_WARNING,
@@ -550,6 +551,15 @@ export class Vmalloc {
    * (on the busy list, no pages yet) or null.
    */
   private getVmArea(size: number, flags: number, gfp: Gfp, caller: number): Area | null {
+    // The struct vm_struct is kzalloc_node()ed first (mm/vmalloc.c:3184): the slab's
+    // might_alloc() is the first check a blocking request meets.
+    if (gfpAllowsBlocking(gfp)) {
+      this.d.ctx.mightSleep(undefined, undefined, [
+        this.sym('__kmalloc_cache_node_noprof'),
+        this.sym('__get_vm_area_node'),
+        this.d.kallsyms.formatSymbol(caller),
+      ]);
+    }
     const bytes = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE + (flags & VM_NO_GUARD ? 0 : PAGE_SIZE);
     const addr = this.allocVmapArea(bytes, gfp, caller);
     if (addr < 0) return null;
