@@ -399,10 +399,10 @@ export abstract class SlabAllocatorBase<C extends SlabCacheBase> implements Slab
     if (err === 0) {
       // Fail closed on bad usersize/useroffset (HARDENED_USERCOPY).
       if (args.usersize === 0 && args.useroffset !== 0) {
-        this.ctx.warn('mm/slab_common.c:323 __kmem_cache_create_args+0x0/0x0');
+        this.ctx.warn('mm/slab_common.c:343 __kmem_cache_create_args+0x0/0x0');
         args.usersize = args.useroffset = 0;
       } else if (size < args.usersize || size - args.usersize < args.useroffset) {
-        this.ctx.warn('mm/slab_common.c:324 __kmem_cache_create_args+0x0/0x0');
+        this.ctx.warn('mm/slab_common.c:344 __kmem_cache_create_args+0x0/0x0');
         args.usersize = args.useroffset = 0;
       }
       const alias = this.findMergeable(size, flags, args);
@@ -438,7 +438,7 @@ export abstract class SlabAllocatorBase<C extends SlabCacheBase> implements Slab
     }
     if (this.slabCaches.some((c) => c.name === name)) {
       this.ctx.warn(
-        'mm/slab_common.c:107 kmem_cache_sanity_check+0x0/0x0',
+        'mm/slab_common.c:108 kmem_cache_sanity_check+0x0/0x0',
         `kmem_cache of name '${name}' already exists`,
       );
     }
@@ -551,7 +551,7 @@ export abstract class SlabAllocatorBase<C extends SlabCacheBase> implements Slab
     const empty = this.shutdownCache(c, site);
     if (!empty) {
       this.ctx.warn(
-        'mm/slab_common.c:564 kmem_cache_destroy+0x0/0x0',
+        'mm/slab_common.c:548 kmem_cache_destroy+0x0/0x0',
         `kmem_cache_destroy ${c.name}: Slab cache still has objects when called from ${this.kallsyms.formatSymbol(site)}`,
       );
     }
@@ -706,7 +706,7 @@ export abstract class SlabAllocatorBase<C extends SlabCacheBase> implements Slab
     if (order === 0) {
       const warned = this.ctx.warnOnce(
         'free_large_kmalloc',
-        'mm/slub.c:4699 free_large_kmalloc+0x0/0x0',
+        'mm/slub.c:4799 free_large_kmalloc+0x0/0x0',
         undefined,
         ['kfree+0x0/0x0'],
       );
@@ -724,11 +724,11 @@ export abstract class SlabAllocatorBase<C extends SlabCacheBase> implements Slab
       const order = this.mm.isHead(head) ? this.mm.order[head]! : 0;
       const size = PAGE_SIZE << order;
       if (size <= KMALLOC_MAX_CACHE_SIZE) {
-        this.ctx.warn('mm/slab_common.c:985 __ksize+0x0/0x0');
+        this.ctx.warn('mm/slab_common.c:1046 __ksize+0x0/0x0');
         return 0;
       }
       if (object !== pfnToVirt(head)) {
-        this.ctx.warn('mm/slab_common.c:988 __ksize+0x0/0x0');
+        this.ctx.warn('mm/slab_common.c:1048 __ksize+0x0/0x0');
         return 0;
       }
       return size;

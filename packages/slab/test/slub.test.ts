@@ -637,7 +637,7 @@ describe('SLUB debug reports (slab_debug=FZPU)', () => {
     const pfn = t.buddy.allocPages(GFP_KERNEL, 0);
     const addr = PAGE_OFFSET + pfn * 4096;
     const log = logOf(t, () => slub.kfree(addr));
-    expect(log).toContain('WARNING: CPU: 0 PID: 0 at mm/slub.c:4699 free_large_kmalloc+0x0/0x0');
+    expect(log).toContain('WARNING: CPU: 0 PID: 0 at mm/slub.c:4799 free_large_kmalloc+0x0/0x0');
     expect(log.at(-1)).toBe(`object pointer: ${ptr(addr)}`);
     expect(freePages(t)).toBe(before);
   });
