@@ -33,6 +33,7 @@ import {
   type Klog,
   type KmemCache,
   type KmemCacheArgs,
+  MAX_NR_ZONES,
   NO_PAGE,
   NUMA_NO_NODE,
   PAGE_OFFSET,
@@ -55,6 +56,7 @@ import {
   createBuddyAllocator,
   createPageAllocatorEnv,
   type PageAllocatorEnv,
+  type ZoneSnapshot,
 } from '@mmsim/page-alloc';
 import { createSlab, createSlabEnv, createSlob, createSlub, KMALLOC_MAX_SIZE } from '@mmsim/slab';
 import { createTlbHierarchy, SKYLAKE_TLB } from '@mmsim/tlb';
@@ -562,6 +564,43 @@ export class Kernel {
     return this.klog.dmesg();
   }
 
+  private zoneinfo(): ZoneSnapshot[] {
+    const p = this.pages as Partial<ZoneReporter>;
+    if (typeof p.zoneSnapshot !== 'function') return [];
+    return this.machine.zones
+      .filter((z) => this.pages.managedPages(z.nid, z.type) > 0)
+      .map((z) => (p as ZoneReporter).zoneSnapshot(z.nid, z.type));
+  }
+
+  private vmstat(): Record<string, number> {
+    const out: Record<string, number> = {};
+    const st = (
+      this.pages as {
+        stats?: {
+          pgalloc?: ArrayLike<number>;
+          pgfree?: number;
+          allocstall?: number;
+          kswapdWakeups?: number;
+        };
+      }
+    ).stats;
+    if (st?.pgalloc) {
+      // pgalloc_<zone>: summed over nodes, indexed by zone slot nid * MAX_NR_ZONES + type.
+      for (const z of this.machine.zones) {
+        const key = `pgalloc_${z.name.toLowerCase()}`;
+        out[key] = (out[key] ?? 0) + (st.pgalloc[z.nid * MAX_NR_ZONES + z.type] ?? 0);
+      }
+    }
+    if (st?.pgfree !== undefined) out.pgfree = st.pgfree;
+    if (st?.allocstall !== undefined) out.allocstall = st.allocstall;
+    if (st?.kswapdWakeups !== undefined) out.kswapd_wakeups = st.kswapdWakeups;
+    const slabs = this.slab.caches().map((c) => this.slab.cacheInfo(c));
+    out.nr_slab_unreclaimable = slabs.reduce((n, x) => n + x.num_slabs * (1 << x.cache_order), 0);
+    out.nr_page_table_pages = this.pgd.tablePages;
+    out.nr_free_pages = this.pages.nrFreePages();
+    return out;
+  }
+
   /** The numbers behind /proc/meminfo, buddyinfo, zoneinfo, slabinfo, vmallocinfo, numastat. */
   stats(): KernelStats {
     const p = this.pages;
@@ -589,9 +628,16 @@ export class Kernel {
       numastat: Array.from({ length: this.machine.nrNodes }, (_, n) =>
         this.env.numaStat.nodeCounters(n),
       ),
+      zoneinfo: this.zoneinfo(),
+      vmstat: this.vmstat(),
       tlb: this.mmus.map((m) => ({ ...m.stats })),
     };
   }
+}
+
+/** A page allocator that can describe its zones (the buddy and bitmap allocators can). */
+interface ZoneReporter {
+  zoneSnapshot(nid: number, zoneType: number): ZoneSnapshot;
 }
 
 export interface KernelStats {
@@ -607,6 +653,10 @@ export interface KernelStats {
   buddyinfo: { nid: number; zone: string; nrFree: number[] }[];
   numastat: ReturnType<PageAllocatorEnv['numaStat']['nodeCounters']>[];
   tlb: Record<string, unknown>[];
+  /** Each populated zone as /proc/zoneinfo sees it (when the page allocator can tell). */
+  zoneinfo: ZoneSnapshot[];
+  /** /proc/vmstat counters the simulator keeps. */
+  vmstat: Record<string, number>;
 }
 
 /** Boot a kernel: `const k = boot({ machine: 'laptop', slubDebug: 'FZPU' })`. */

@@ -313,3 +313,17 @@ describe('stats', () => {
     k.vfree(v);
   });
 });
+
+describe('stats: zoneinfo and vmstat', () => {
+  it('reports each populated zone and the page counters', () => {
+    const k = boot();
+    const before = k.stats().vmstat;
+    const pg = k.alloc_pages(GFP_KERNEL, 3);
+    const s = k.stats();
+    expect(s.zoneinfo.map((z) => z.name)).toEqual(['DMA', 'DMA32']);
+    expect(s.vmstat.pgalloc_dma32! - before.pgalloc_dma32!).toBe(8);
+    expect(s.vmstat.nr_page_table_pages).toBe(k.pgd.tablePages);
+    k.__free_pages(pg, 3);
+    expect(k.stats().vmstat.pgfree! - before.pgfree!).toBe(8);
+  });
+});
