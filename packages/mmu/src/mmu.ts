@@ -253,9 +253,25 @@ export class Mmu {
     [this.gLo, this.gHi] = pteBitMask(b.global);
     [this.ngLo, this.ngHi] = pteBitMask(b.notGlobal);
     this.permLo =
-      this.rLo | this.wLo | this.roLo | this.uLo | this.xLo | this.nxLo | this.pnxLo | this.gLo | this.ngLo;
+      this.rLo |
+      this.wLo |
+      this.roLo |
+      this.uLo |
+      this.xLo |
+      this.nxLo |
+      this.pnxLo |
+      this.gLo |
+      this.ngLo;
     this.permHi =
-      this.rHi | this.wHi | this.roHi | this.uHi | this.xHi | this.nxHi | this.pnxHi | this.gHi | this.ngHi;
+      this.rHi |
+      this.wHi |
+      this.roHi |
+      this.uHi |
+      this.xHi |
+      this.nxHi |
+      this.pnxHi |
+      this.gHi |
+      this.ngHi;
     [this.hugeLo, this.hugeHi] = pteBitMask(b.huge);
     [this.tblLo, this.tblHi] = pteBitMask(b.table);
     this.hasUserBit = b.user >= 0;
