@@ -30,12 +30,15 @@
 import { Prng } from '@mmsim/core';
 import type { PolicyFactory, PolicyName, ReplacementPolicy } from './api.js';
 
-/** LRU: victim = the way with the oldest access (fills count as accesses). */
-export class LruPolicy implements ReplacementPolicy {
-  readonly name = 'lru';
-  /** Last access time of each entry, from `clock`. */
+/**
+ * The victim is the way with the oldest stamp; LRU and FIFO differ only in what stamps an
+ * entry (every access, or its fill alone).
+ */
+abstract class OldestStampPolicy implements ReplacementPolicy {
+  abstract readonly name: string;
+  /** The stamp of each entry, from `clock`. */
   readonly stamp: Float64Array;
-  private clock = 0;
+  protected clock = 0;
 
   constructor(
     readonly sets: number,
@@ -44,9 +47,7 @@ export class LruPolicy implements ReplacementPolicy {
     this.stamp = new Float64Array(sets * ways);
   }
 
-  touch(set: number, way: number): void {
-    this.stamp[set * this.ways + way] = ++this.clock;
-  }
+  abstract touch(set: number, way: number): void;
 
   fill(set: number, way: number): void {
     this.stamp[set * this.ways + way] = ++this.clock;
@@ -71,6 +72,15 @@ export class LruPolicy implements ReplacementPolicy {
   reset(): void {
     this.stamp.fill(0);
     this.clock = 0;
+  }
+}
+
+/** LRU: victim = the way with the oldest access (fills count as accesses). */
+export class LruPolicy extends OldestStampPolicy {
+  readonly name = 'lru';
+
+  touch(set: number, way: number): void {
+    this.stamp[set * this.ways + way] = ++this.clock;
   }
 }
 
@@ -147,45 +157,11 @@ export class TreePlruPolicy implements ReplacementPolicy {
 }
 
 /** FIFO: victim = the way filled longest ago; hits change nothing. */
-export class FifoPolicy implements ReplacementPolicy {
+export class FifoPolicy extends OldestStampPolicy {
   readonly name = 'fifo';
-  /** Fill time of each entry. */
-  readonly stamp: Float64Array;
-  private clock = 0;
 
-  constructor(
-    readonly sets: number,
-    readonly ways: number,
-  ) {
-    this.stamp = new Float64Array(sets * ways);
-  }
-
+  /** A hit does not change the order of eviction. */
   touch(_set: number, _way: number): void {}
-
-  fill(set: number, way: number): void {
-    this.stamp[set * this.ways + way] = ++this.clock;
-  }
-
-  victim(set: number): number {
-    const ways = this.ways;
-    const stamp = this.stamp;
-    const first = set * ways;
-    let best = 0;
-    let oldest = stamp[first]!;
-    for (let w = 1; w < ways; w++) {
-      const t = stamp[first + w]!;
-      if (t < oldest) {
-        oldest = t;
-        best = w;
-      }
-    }
-    return best;
-  }
-
-  reset(): void {
-    this.stamp.fill(0);
-    this.clock = 0;
-  }
 }
 
 /**
