@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+// Tests run against the sources of the workspace packages, so a change in @mmsim/core is
+// seen without rebuilding it.
+const src = (pkg: string) => fileURLToPath(new URL(`../${pkg}/src/index.ts`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@mmsim/core': src('core'),
+      '@mmsim/numa': src('numa'),
+      '@mmsim/page-alloc': src('page-alloc'),
+      '@mmsim/slab': src('slab'),
+      '@mmsim/tlb': src('tlb'),
+      '@mmsim/mmu': src('mmu'),
+      '@mmsim/kapi': src('kapi'),
+    },
+  },
+  test: { include: ['test/**/*.test.ts'] },
+});
