@@ -1,1 +1,19 @@
-export {};
+export * from './api.js';
+export {
+  createEvent,
+  createParseStats,
+  type ParseTraceOptions,
+  parseLine,
+  parseTrace,
+  parseTraceBatches,
+  parseTraceText,
+  type TraceChunks,
+} from './ftrace.js';
+export { formatRep, parseRep } from './rep.js';
+export { Replay, replay, replayTrace, samplesToCsv } from './replay.js';
+export {
+  detectCompression,
+  openTraceStream,
+  readTraceText,
+  type TraceCompression,
+} from './stream.js';

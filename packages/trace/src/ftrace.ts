@@ -1,0 +1,555 @@
+/**
+ * A streaming parser for ftrace's kmem events, as /sys/kernel/tracing/trace prints them
+ * (kernel/trace/trace_output.c, include/trace/events/kmem.h):
+ *
+ *   run.sh-3691    [000] .....  5417.812064: kmalloc: call_site=alloc_bprm+0x45/0x220 ...
+ *   <task>-<pid>   [cpu] flags   timestamp:  event:   field=value field=value ...
+ *
+ * The flags column is irqs-off/BH-disabled, need-resched, hardirq/softirq, preempt-depth and
+ * migrate-disable (trace_print_lat_fmt()); older kernels print four characters, some setups
+ * none. The fields of each event are printed in a fixed order (the event's print fmt), so a
+ * value runs from its `key=` to the next expected ` key=`: that copes with call sites that
+ * carry a module suffix (`ext4_foo+0x1/0x2 [ext4]`) without a regular expression. Numbers are
+ * read digit by digit from the line; only names and flag texts become substrings, and the gfp
+ * text is parsed once per distinct text.
+ *
+ * parseLine() never throws: a line that is not a comment and not a well-formed event is
+ * counted in the ParseStats with its line number and the reason.
+ */
+import { parseGfp } from '@mmsim/core';
+import { KMEM_EVENT_KINDS, type KmemEvent, type KmemEventKind, type ParseStats } from './api.js';
+
+/** A fresh ParseStats. */
+export function createParseStats(maxReported = 100): ParseStats {
+  const byKind = {} as Record<KmemEventKind, number>;
+  for (const k of KMEM_EVENT_KINDS) byKind[k] = 0;
+  return {
+    lines: 0,
+    comments: 0,
+    events: 0,
+    byKind,
+    otherEvents: 0,
+    malformed: 0,
+    malformedLines: [],
+    maxReported,
+  };
+}
+
+/** A KmemEvent with every field at its default: the shape every parsed event has. */
+export function createEvent(): KmemEvent {
+  return {
+    kind: 'kmalloc',
+    line: 0,
+    task: '',
+    pid: 0,
+    cpu: 0,
+    flags: '',
+    irqsOff: '.',
+    needResched: '.',
+    hardSoft: '.',
+    preemptDepth: 0,
+    migrateDisable: 0,
+    timestamp: 0,
+    callSite: '',
+    ptr: 0,
+    bytesReq: 0,
+    bytesAlloc: 0,
+    gfp: 0,
+    gfpText: '',
+    node: -1,
+    accounted: false,
+    name: '',
+    page: 0,
+    pfn: -1,
+    order: 0,
+    migratetype: 0,
+  };
+}
+
+// ---- digits ------------------------------------------------------------------------------
+
+/** A decimal integer in line[s, e), or NaN. */
+function dec(line: string, s: number, e: number): number {
+  let neg = false;
+  if (s < e && line.charCodeAt(s) === 45 /* - */) {
+    neg = true;
+    s++;
+  }
+  if (s >= e) return Number.NaN;
+  let v = 0;
+  for (let i = s; i < e; i++) {
+    const d = line.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    v = v * 10 + d;
+  }
+  return neg ? -v : v;
+}
+
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/**
+ * A hex number in line[s, e) (with or without 0x), or NaN: its low 48 bits, the part of an
+ * address the simulator keeps, exact as a number.
+ */
+function hex(line: string, s: number, e: number): number {
+  if (e - s > 2 && line.charCodeAt(s) === 48 && (line.charCodeAt(s + 1) | 32) === 120) s += 2;
+  if (s >= e) return Number.NaN;
+  const low = Math.max(s, e - 12);
+  for (let i = s; i < low; i++) if (hexDigit(line.charCodeAt(i)) < 0) return Number.NaN;
+  let v = 0;
+  for (let i = low; i < e; i++) {
+    const d = hexDigit(line.charCodeAt(i));
+    if (d < 0) return Number.NaN;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/** A pfn: `0x…` in hex as 6.x prints it, decimal as kernels before 4.x did. */
+function pfnValue(line: string, s: number, e: number): number {
+  if (e - s > 2 && line.charCodeAt(s) === 48 && line.charCodeAt(s + 1) === 120)
+    return hex(line, s, e);
+  return dec(line, s, e);
+}
+
+function depth(c: string): number {
+  if (c === '.' || c === '') return 0;
+  const d = hexDigit(c.charCodeAt(0));
+  return Math.max(d, 0);
+}
+
+const gfpCache = new Map<string, number>();
+/** parseGfp of a gfp text, remembered; NaN when it does not parse. */
+function gfpValue(text: string): number {
+  let v = gfpCache.get(text);
+  if (v === undefined) {
+    try {
+      v = text === 'none' ? 0 : parseGfp(text);
+    } catch {
+      v = Number.NaN;
+    }
+    gfpCache.set(text, v);
+  }
+  return v;
+}
+
+// ---- fields ------------------------------------------------------------------------------
+
+/** Where the value being read ends; set by value(). */
+let vEnd = 0;
+/** Where the next key's `key=` begins, or -1 when there is no next key. */
+let nextAt = 0;
+
+/**
+ * The value of `key` starting at `at` (which must begin `key=`): returns where the value
+ * starts (or -1 when the key is not there) and sets vEnd to where it ends: at ` next=` when
+ * `next` is given and present, otherwise at the end of the line. `next` is ` key=` with the
+ * leading space.
+ */
+function value(line: string, end: number, at: number, key: string, next: string | null): number {
+  if (at < 0 || !line.startsWith(key, at)) return -1;
+  const s = at + key.length;
+  if (next === null) {
+    vEnd = end;
+    nextAt = -1;
+    return s;
+  }
+  const n = line.indexOf(next, s);
+  if (n < 0 || n >= end) {
+    vEnd = end;
+    nextAt = -1;
+  } else {
+    vEnd = n;
+    nextAt = n + 1;
+  }
+  return s;
+}
+
+const K_CALL_SITE = 'call_site=';
+const K_PTR = 'ptr=';
+const K_BYTES_REQ = 'bytes_req=';
+const K_BYTES_ALLOC = 'bytes_alloc=';
+const K_GFP = 'gfp_flags=';
+const K_NODE = 'node=';
+const K_ACCOUNTED = 'accounted=';
+const K_NAME = 'name=';
+const K_PAGE = 'page=';
+const K_PFN = 'pfn=';
+const K_ORDER = 'order=';
+const K_MIGRATETYPE = 'migratetype=';
+const S_PTR = ' ptr=';
+const S_BYTES_REQ = ' bytes_req=';
+const S_BYTES_ALLOC = ' bytes_alloc=';
+const S_GFP = ' gfp_flags=';
+const S_NODE = ' node=';
+const S_ACCOUNTED = ' accounted=';
+const S_PFN = ' pfn=';
+const S_ORDER = ' order=';
+const S_MIGRATETYPE = ' migratetype=';
+
+/** Read call_site= and ptr= (the first two fields of the slab events); a reason or null. */
+function callSiteAndPtr(ev: KmemEvent, line: string, end: number, at: number): string | null {
+  let s = value(line, end, at, K_CALL_SITE, S_PTR);
+  if (s < 0) return 'no call_site=';
+  ev.callSite = line.slice(s, vEnd);
+  s = value(line, end, nextAt, K_PTR, ' ');
+  if (s < 0) return 'no ptr=';
+  ev.ptr = hex(line, s, vEnd);
+  if (Number.isNaN(ev.ptr)) return `bad ptr=${line.slice(s, vEnd)}`;
+  return null;
+}
+
+/** bytes_req= bytes_alloc= gfp_flags= [node= [accounted=]] from nextAt. */
+function sizesAndGfp(ev: KmemEvent, line: string, end: number): string | null {
+  let s = value(line, end, nextAt, K_BYTES_REQ, S_BYTES_ALLOC);
+  if (s < 0) return 'no bytes_req=';
+  ev.bytesReq = dec(line, s, vEnd);
+  if (!(ev.bytesReq >= 0)) return 'bad bytes_req=';
+  s = value(line, end, nextAt, K_BYTES_ALLOC, S_GFP);
+  if (s < 0) return 'no bytes_alloc=';
+  ev.bytesAlloc = dec(line, s, vEnd);
+  if (!(ev.bytesAlloc >= 0)) return 'bad bytes_alloc=';
+  s = value(line, end, nextAt, K_GFP, S_NODE);
+  if (s < 0) return 'no gfp_flags=';
+  ev.gfpText = line.slice(s, vEnd);
+  ev.gfp = gfpValue(ev.gfpText);
+  if (Number.isNaN(ev.gfp)) return `bad gfp_flags=${ev.gfpText}`;
+  if (nextAt < 0) return null; // kernels before 4.x: no node=
+  s = value(line, end, nextAt, K_NODE, S_ACCOUNTED);
+  if (s < 0) return 'no node=';
+  ev.node = dec(line, s, vEnd);
+  if (Number.isNaN(ev.node)) return 'bad node=';
+  if (nextAt < 0) return null; // kernels before 5.19: no accounted=
+  s = value(line, end, nextAt, K_ACCOUNTED, null);
+  if (s < 0) return 'no accounted=';
+  const a = line.slice(s, vEnd);
+  if (a === 'true') ev.accounted = true;
+  else if (a !== 'false') return `bad accounted=${a}`;
+  return null;
+}
+
+function pageAndPfn(ev: KmemEvent, line: string, end: number, at: number): string | null {
+  let s = value(line, end, at, K_PAGE, S_PFN);
+  if (s < 0) return 'no page=';
+  const pageText = line.slice(s, vEnd);
+  ev.page = pageText === '(null)' ? 0 : hex(line, s, vEnd);
+  if (Number.isNaN(ev.page)) return `bad page=${pageText}`;
+  s = value(line, end, nextAt, K_PFN, S_ORDER);
+  if (s < 0) return 'no pfn=';
+  ev.pfn = pfnValue(line, s, vEnd);
+  if (Number.isNaN(ev.pfn)) return 'bad pfn=';
+  s = value(line, end, nextAt, K_ORDER, S_MIGRATETYPE);
+  if (s < 0) return 'no order=';
+  ev.order = dec(line, s, vEnd);
+  if (!(ev.order >= 0 && ev.order <= 30)) return 'bad order=';
+  return null;
+}
+
+/** The fields of event `kind` from `at`: null when well formed, otherwise the reason. */
+function fields(ev: KmemEvent, line: string, end: number, at: number): string | null {
+  let r: string | null;
+  let s: number;
+  switch (ev.kind) {
+    case 'kmalloc':
+    case 'kmalloc_node':
+      r = callSiteAndPtr(ev, line, end, at);
+      if (r === null && nextAt < 0) r = 'no bytes_req=';
+      return r ?? sizesAndGfp(ev, line, end);
+    case 'kmem_cache_alloc':
+    case 'kmem_cache_alloc_node':
+      r = callSiteAndPtr(ev, line, end, at);
+      if (r !== null) return r;
+      // 6.x prints name= after ptr=; kernels before 6.1 have no name= here.
+      if (nextAt >= 0 && line.startsWith(K_NAME, nextAt)) {
+        s = value(line, end, nextAt, K_NAME, S_BYTES_REQ);
+        ev.name = line.slice(s, vEnd);
+      }
+      if (nextAt < 0) return 'no bytes_req=';
+      return sizesAndGfp(ev, line, end);
+    case 'kfree':
+      r = callSiteAndPtr(ev, line, end, at);
+      if (r === null && nextAt >= 0) r = `unexpected ${line.slice(nextAt, end)}`;
+      return r;
+    case 'kmem_cache_free':
+      r = callSiteAndPtr(ev, line, end, at);
+      if (r !== null) return r;
+      if (nextAt < 0) return null; // kernels before 5.12: no name=
+      s = value(line, end, nextAt, K_NAME, null);
+      if (s < 0) return `unexpected ${line.slice(nextAt, end)}`;
+      ev.name = line.slice(s, vEnd);
+      return null;
+    case 'mm_page_alloc':
+      r = pageAndPfn(ev, line, end, at);
+      if (r !== null) return r;
+      s = value(line, end, nextAt, K_MIGRATETYPE, S_GFP);
+      if (s < 0) return 'no migratetype=';
+      ev.migratetype = dec(line, s, vEnd);
+      if (Number.isNaN(ev.migratetype)) return 'bad migratetype=';
+      s = value(line, end, nextAt, K_GFP, null);
+      if (s < 0) return 'no gfp_flags=';
+      ev.gfpText = line.slice(s, vEnd);
+      ev.gfp = gfpValue(ev.gfpText);
+      if (Number.isNaN(ev.gfp)) return `bad gfp_flags=${ev.gfpText}`;
+      return null;
+    case 'mm_page_free':
+      r = pageAndPfn(ev, line, end, at);
+      if (r === null && nextAt >= 0) r = `unexpected ${line.slice(nextAt, end)}`;
+      return r;
+  }
+}
+
+function kindOf(name: string): KmemEventKind | null {
+  switch (name) {
+    case 'kmalloc':
+    case 'kfree':
+    case 'kmem_cache_alloc':
+    case 'kmem_cache_free':
+    case 'mm_page_alloc':
+    case 'mm_page_free':
+    case 'kmalloc_node':
+    case 'kmem_cache_alloc_node':
+      return name;
+    default:
+      return null;
+  }
+}
+
+/** What parseInto() found: an event, a comment, another event, or a malformed line. */
+const EVENT = 0;
+const COMMENT = 1;
+const OTHER = 2;
+let reason = '';
+
+function malformed(why: string): number {
+  reason = why;
+  return 3;
+}
+
+/** Reset `ev` and read `line` into it. */
+function parseInto(ev: KmemEvent, line: string): number {
+  let end = line.length;
+  while (end > 0) {
+    const c = line.charCodeAt(end - 1);
+    if (c !== 13 && c !== 32 && c !== 10) break;
+    end--;
+  }
+  let i = 0;
+  while (i < end && line.charCodeAt(i) === 32) i++;
+  if (i === end || line.charCodeAt(i) === 35 /* # */) return COMMENT;
+
+  // The CPU column: ` [ddd]`. A task name may hold ` [`, so look for digits and `]`.
+  let b = line.indexOf(' [', i);
+  let close = -1;
+  while (b >= 0) {
+    let j = b + 2;
+    while (j < end) {
+      const c = line.charCodeAt(j);
+      if (c < 48 || c > 57) break;
+      j++;
+    }
+    if (j > b + 2 && j < end && line.charCodeAt(j) === 93 /* ] */) {
+      close = j;
+      break;
+    }
+    b = line.indexOf(' [', b + 1);
+  }
+  if (close < 0) return malformed('no [cpu] column');
+  const cpu = dec(line, b + 2, close);
+
+  // task-pid, with an optional `(tgid)` column after it (the record-tgid option).
+  let te = b;
+  while (te > i && line.charCodeAt(te - 1) === 32) te--;
+  if (te > i && line.charCodeAt(te - 1) === 41 /* ) */) {
+    const open = line.lastIndexOf('(', te);
+    if (open > i) {
+      te = open;
+      while (te > i && line.charCodeAt(te - 1) === 32) te--;
+    }
+  }
+  const dash = line.lastIndexOf('-', te - 1);
+  if (dash < i) return malformed('no task-pid');
+  const pid = dec(line, dash + 1, te);
+  if (Number.isNaN(pid)) return malformed('bad pid');
+
+  // flags (optional) and the timestamp `12.345678:`.
+  let p = close + 1;
+  while (p < end && line.charCodeAt(p) === 32) p++;
+  let tok = line.indexOf(' ', p);
+  if (tok < 0) return malformed('no timestamp');
+  let flags = '';
+  if (line.charCodeAt(tok - 1) !== 58 /* : */) {
+    flags = line.slice(p, tok);
+    p = tok;
+    while (p < end && line.charCodeAt(p) === 32) p++;
+    tok = line.indexOf(' ', p);
+    if (tok < 0 || line.charCodeAt(tok - 1) !== 58) return malformed('no timestamp');
+  }
+  const timestamp = Number(line.slice(p, tok - 1));
+  if (Number.isNaN(timestamp) || tok - 1 === p) return malformed('bad timestamp');
+
+  // event: fields
+  p = tok + 1;
+  const colon = line.indexOf(': ', p);
+  const nameEnd = colon < 0 ? (line.endsWith(':') ? end - 1 : -1) : colon;
+  if (nameEnd < 0) return malformed('no event name');
+  const kind = kindOf(line.slice(p, nameEnd));
+  if (kind === null) return OTHER;
+
+  ev.kind = kind;
+  ev.task = line.slice(i, dash);
+  ev.pid = pid;
+  ev.cpu = cpu;
+  ev.flags = flags;
+  ev.irqsOff = flags.length > 0 ? flags[0]! : '.';
+  ev.needResched = flags.length > 1 ? flags[1]! : '.';
+  ev.hardSoft = flags.length > 2 ? flags[2]! : '.';
+  ev.preemptDepth = flags.length > 3 ? depth(flags[3]!) : 0;
+  ev.migrateDisable = flags.length > 4 ? depth(flags[4]!) : 0;
+  ev.timestamp = timestamp;
+  ev.callSite = '';
+  ev.ptr = 0;
+  ev.bytesReq = 0;
+  ev.bytesAlloc = 0;
+  ev.gfp = 0;
+  ev.gfpText = '';
+  ev.node = -1;
+  ev.accounted = false;
+  ev.name = '';
+  ev.page = 0;
+  ev.pfn = -1;
+  ev.order = 0;
+  ev.migratetype = 0;
+  const r = fields(ev, line, end, nameEnd + 2);
+  if (r !== null) return malformed(`${kind}: ${r}`);
+  return EVENT;
+}
+
+/**
+ * Parse one line of an ftrace text trace: the kmem event it holds, or null for a comment, a
+ * blank line, an event of another kind, or a malformed line. Never throws.
+ *
+ * With `stats`, the line is counted (its line number is `stats.lines` after the call) and a
+ * malformed line is recorded with its number and the reason. With `into`, that object is
+ * reset and filled (and returned) instead of a new one: a loop that keeps no events can parse
+ * without allocating an object per line.
+ */
+export function parseLine(line: string, stats?: ParseStats, into?: KmemEvent): KmemEvent | null {
+  const ev = into ?? createEvent();
+  let what: number;
+  try {
+    what = typeof line === 'string' ? parseInto(ev, line) : malformed('not a string');
+  } catch (e) {
+    what = malformed(`internal error: ${(e as Error).message}`);
+  }
+  if (stats) {
+    stats.lines++;
+    ev.line = stats.lines;
+    if (what === EVENT) {
+      stats.events++;
+      stats.byKind[ev.kind]++;
+    } else if (what === COMMENT) stats.comments++;
+    else if (what === OTHER) stats.otherEvents++;
+    else {
+      stats.malformed++;
+      if (stats.malformedLines.length < stats.maxReported)
+        stats.malformedLines.push({ line: stats.lines, text: String(line), reason });
+    }
+  }
+  return what === EVENT ? ev : null;
+}
+
+/** Chunks of text or UTF-8 bytes, sync or async. */
+export type TraceChunks =
+  | AsyncIterable<string | Uint8Array>
+  | Iterable<string | Uint8Array>
+  | ReadableStream<Uint8Array>;
+
+export interface ParseTraceOptions {
+  /** Counts go here (a fresh ParseStats if not given; read it after the loop). */
+  stats?: ParseStats;
+}
+
+async function* chunksOf(
+  chunks: TraceChunks,
+): AsyncGenerator<string | Uint8Array, void, undefined> {
+  if (typeof (chunks as ReadableStream<Uint8Array>).getReader === 'function') {
+    const reader = (chunks as ReadableStream<Uint8Array>).getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        yield value;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+  yield* chunks as AsyncIterable<string | Uint8Array>;
+}
+
+/**
+ * Parse a trace arriving in chunks (split anywhere, even inside a UTF-8 character), one
+ * array of events per chunk: the fast way to stream, one `await` per chunk rather than per
+ * event. Each event is a new object.
+ */
+export async function* parseTraceBatches(
+  chunks: TraceChunks,
+  options: ParseTraceOptions = {},
+): AsyncGenerator<KmemEvent[], ParseStats, undefined> {
+  const stats = options.stats ?? createParseStats();
+  const decoder = new TextDecoder();
+  let rest = '';
+  for await (const chunk of chunksOf(chunks)) {
+    const text =
+      rest + (typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+    const out: KmemEvent[] = [];
+    let s = 0;
+    for (;;) {
+      const n = text.indexOf('\n', s);
+      if (n < 0) break;
+      const ev = parseLine(text.slice(s, n), stats);
+      if (ev !== null) out.push(ev);
+      s = n + 1;
+    }
+    rest = text.slice(s);
+    if (out.length > 0) yield out;
+  }
+  rest += decoder.decode();
+  if (rest.length > 0) {
+    const ev = parseLine(rest, stats);
+    if (ev !== null) yield [ev];
+  }
+  return stats;
+}
+
+/** Parse a trace arriving in chunks: each kmem event, as a new object, in order. */
+export async function* parseTrace(
+  chunks: TraceChunks,
+  options: ParseTraceOptions = {},
+): AsyncGenerator<KmemEvent, ParseStats, undefined> {
+  const stats = options.stats ?? createParseStats();
+  for await (const batch of parseTraceBatches(chunks, { stats })) yield* batch;
+  return stats;
+}
+
+/** Parse a whole trace held in a string, synchronously: each kmem event, as a new object. */
+export function* parseTraceText(
+  text: string,
+  options: ParseTraceOptions = {},
+): Generator<KmemEvent, ParseStats, undefined> {
+  const stats = options.stats ?? createParseStats();
+  let s = 0;
+  while (s < text.length) {
+    let n = text.indexOf('\n', s);
+    if (n < 0) n = text.length;
+    const ev = parseLine(text.slice(s, n), stats);
+    if (ev !== null) yield ev;
+    s = n + 1;
+  }
+  return stats;
+}
