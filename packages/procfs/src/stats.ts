@@ -276,7 +276,10 @@ export interface NodePages {
   pageTables: number[];
 }
 
-/** Walk struct page once: slab pages per node (split by SLAB_RECLAIM_ACCOUNT). */
+/**
+ * Slab pages per node, split by SLAB_RECLAIM_ACCOUNT: from the caches' counts on one node,
+ * else (and under SLOB, whose pages serve every size) from one walk of struct page.
+ */
 export function nodePages(k: Kernel): NodePages {
   const n = k.machine.nrNodes;
   const out: NodePages = {
@@ -284,6 +287,19 @@ export function nodePages(k: Kernel): NodePages {
     slabUnreclaimable: new Array<number>(n).fill(0),
     pageTables: new Array<number>(n).fill(0),
   };
+  // init_mm's page tables: the machine's first node holds them (they are allocated at boot,
+  // from the boot CPU's node, before anything else runs).
+  out.pageTables[0] = k.pageTablePages;
+  if (n === 1 && k.slab.name !== 'slob') {
+    // One node: the caches' own counts say it all, without walking every struct page.
+    for (const c of k.slab.caches()) {
+      const s = k.slab.cacheInfo(c);
+      const pages = s.num_slabs << s.cache_order;
+      if (c.flags & SLAB_RECLAIM_ACCOUNT) out.slabReclaimable[0]! += pages;
+      else out.slabUnreclaimable[0]! += pages;
+    }
+    return out;
+  }
   const mm = k.env.memMap;
   const info = new Map<object, { pages: number; reclaimable: boolean }>();
   const pageOffset = k.page_address(0);
@@ -308,9 +324,6 @@ export function nodePages(k: Kernel): NodePages {
     if (reclaimable) out.slabReclaimable[nid]! += pages;
     else out.slabUnreclaimable[nid]! += pages;
   }
-  // init_mm's page tables: the machine's first node holds them (they are allocated at boot,
-  // from the boot CPU's node, before anything else runs).
-  out.pageTables[0] = k.pageTablePages;
   return out;
 }
 

@@ -4,11 +4,13 @@ import { describe, expect, it } from 'vitest';
 import {
   MEMINFO_NAMES,
   meminfo,
+  nodePages,
   populatedZones,
   totalreservePages,
   VMSTAT_NAMES,
   vmallocinfo,
   vmstat,
+  zoneinfo,
 } from '../src/index.js';
 import { bootLive, lines, reference } from './helpers.js';
 
@@ -125,5 +127,23 @@ describe('/proc/vmstat', () => {
       lines(reference('vmstat.txt')).map((l) => l.split(' ') as [string, string]),
     );
     expect(v.get('nr_memmap_boot_pages')).toBe(ref.get('nr_memmap_boot_pages'));
+  });
+});
+
+describe('slab pages per node', () => {
+  it('walks struct page on a NUMA machine and agrees with the caches’ counts', () => {
+    const s = boot({ machine: 'server' });
+    for (let i = 0; i < 200; i++) s.kmalloc_node(512, GFP_KERNEL, 1);
+    for (let i = 0; i < 200; i++) s.kmalloc_node(64, GFP_KERNEL, 0);
+    const pages = nodePages(s);
+    const total = s.slab
+      .caches()
+      .map((c) => s.slab.cacheInfo(c))
+      .reduce((n, x) => n + (x.num_slabs << x.cache_order), 0);
+    expect(pages.slabUnreclaimable[0]! + pages.slabUnreclaimable[1]!).toBe(total);
+    expect(pages.slabUnreclaimable[1]).toBeGreaterThanOrEqual(200 / 16);
+    const zi = zoneinfo(s);
+    const perNode = [...zi.matchAll(/nr_slab_unreclaimable (\d+)/g)].map((m) => Number(m[1]));
+    expect(perNode).toEqual(pages.slabUnreclaimable);
   });
 });

@@ -1,4 +1,5 @@
 import { GFP_KERNEL, MIGRATE_TYPES, NR_PAGE_ORDERS, ZONE_DMA, ZONE_DMA32 } from '@mmsim/core';
+import { boot } from '@mmsim/kapi';
 import { describe, expect, it } from 'vitest';
 import { buddyinfo, pagetypeinfo, populatedZones, zoneinfo } from '../src/index.js';
 import { bootLive, lines, reference, shape } from './helpers.js';
@@ -107,5 +108,36 @@ describe('/proc/zoneinfo', () => {
   it('prints the per-node stats once, with the first populated zone', () => {
     expect(out.match(/per-node stats/g)).toHaveLength(1);
     expect(Number(field(out, 'nr_page_table_pages'))).toBe(k.pageTablePages);
+  });
+});
+
+describe('other machines and allocators', () => {
+  it('prints the node stats once per node on a NUMA machine, zones in node order', () => {
+    const s = boot({ machine: 'server' });
+    const out = zoneinfo(s);
+    expect(out.match(/per-node stats/g)).toHaveLength(2);
+    expect(out.match(/^Node \d, zone +\w+$/gm)).toEqual([
+      'Node 0, zone      DMA',
+      'Node 0, zone    DMA32',
+      'Node 0, zone   Normal',
+      'Node 0, zone  Movable',
+      'Node 0, zone   Device',
+      'Node 1, zone      DMA',
+      'Node 1, zone    DMA32',
+      'Node 1, zone   Normal',
+      'Node 1, zone  Movable',
+      'Node 1, zone   Device',
+    ]);
+    expect(lines(buddyinfo(s)).map((l) => l.slice(0, 21))).toEqual(
+      populatedZones(s).map((z) => `Node ${z.nid}, zone ${z.name.padStart(8)}`),
+    );
+  });
+  it('renders the zone files from the bitmap allocator’s snapshots too', () => {
+    const b = boot({ machine: 'tiny', pageAllocator: 'bitmap' });
+    const free = populatedZones(b).reduce((n, z) => n + z.free, 0);
+    expect(free).toBeGreaterThan(0);
+    expect(zoneinfo(b)).toContain(`pages free     ${populatedZones(b)[0]!.free}`);
+    expect(pagetypeinfo(b)).toMatch(/^Page block order: 9\n/);
+    expect(buddyinfo(b).split('\n')[0]).toMatch(/^Node 0, zone +\w+(?: +\d+){11} $/);
   });
 });
