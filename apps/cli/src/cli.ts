@@ -5,6 +5,7 @@
 import { PRESETS } from '@mmsim/numa';
 import { Command, InvalidArgumentError } from 'commander';
 import { bootSummary } from './boot.js';
+import { catProc } from './cat.js';
 import { runTour } from './tour.js';
 
 const program = new Command();
@@ -51,6 +52,33 @@ program
   .action((opts: { machine: string; cpus?: number; memory?: string; json?: boolean }) => {
     process.stdout.write(`${bootSummary(opts)}\n`);
   });
+
+program
+  .command('cat <path>')
+  .description(
+    'boot a kernel, run a small workload, print a /proc or /sys file (Linux 6.18 format)',
+  )
+  .option('-m, --machine <preset>', 'machine preset', preset, 'laptop')
+  .option('--cpus <n>', 'override the number of CPUs', positiveInt)
+  .option('--memory <size>', "override the total memory, e.g. '8G'")
+  .option('--slab <allocator>', 'slub, slab or slob', 'slub')
+  .option('--slub-debug <flags>', "the slub_debug= boot parameter, e.g. 'FZPU'")
+  .option('--idle', 'print right after boot, without the sample workload')
+  .action(
+    (
+      path: string,
+      opts: {
+        machine: string;
+        cpus?: number;
+        memory?: string;
+        slab?: string;
+        slubDebug?: string;
+        idle?: boolean;
+      },
+    ) => {
+      process.stdout.write(catProc(path, opts));
+    },
+  );
 
 try {
   await program.parseAsync(process.argv);

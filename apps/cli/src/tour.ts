@@ -24,6 +24,7 @@ import { type BootConfig, boot } from '@mmsim/kapi';
 import { explain, formatExplanation } from '@mmsim/mmu';
 import { createMachine, type Machine } from '@mmsim/numa';
 import { createBuddyAllocator, createPageAllocatorEnv } from '@mmsim/page-alloc';
+import { slabtop } from '@mmsim/procfs';
 import { buddyinfo, zoneTable } from './render.js';
 
 export interface TourOptions {
@@ -253,6 +254,10 @@ export function runTour(out: (line: string) => void, options: TourOptions): void
   ] as const) {
     out(`   ${`${name}:`.padEnd(16)}${String(kb).padStart(8)} kB`);
   }
+
+  section('13. slabtop: the caches by size');
+  note('procps slabtop -o -s c (the caches that hold the most memory first), top rows:');
+  for (const l of slabtop(k, { sort: 'c', rows: 8 }).split('\n')) out(`   ${l}`);
   const problems2 = [...k.slab.verify(), ...k.pages.verify()];
   note(
     `The allocators check their structures: ${problems2.length === 0 ? 'consistent' : problems2.join('; ')}.`,

@@ -7,6 +7,37 @@ const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const run = (...args: string[]) =>
   spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 
+describe('mmsim cat', () => {
+  it('prints /proc/slabinfo after the sample workload, in the v2.1 format', () => {
+    const r = run('cat', '/proc/slabinfo', '--machine', 'tiny');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe('slabinfo - version: 2.1');
+    expect(lines[2]).toMatch(
+      /^sample_inode {9}108 {4}108 {4}640 {3}12 {4}2 : tunables {4}0 {4}0 {4}0 : slabdata {6}9 {6}9 {6}0$/,
+    );
+  });
+
+  it('prints SLAB tunables with --slab slab, and /proc/meminfo and buddyinfo', () => {
+    const slab = run('cat', '/proc/slabinfo', '--machine', 'tiny', '--slab', 'slab', '--idle');
+    expect(slab.stdout).toMatch(
+      /\nkmalloc-32 +\d+ +\d+ +32 +124 +1 : tunables {2}120 {3}60 {4}8 :/,
+    );
+    expect(run('cat', '/proc/meminfo', '--machine', 'tiny').stdout).toMatch(/^MemTotal: +\d+ kB\n/);
+    expect(run('cat', '/proc/buddyinfo', '--machine', 'tiny', '--idle').stdout).toMatch(
+      /^Node 0, zone {6}DMA /,
+    );
+  });
+
+  it('an unknown path is one clear line and exit 1', () => {
+    const r = run('cat', '/proc/nope', '--machine', 'tiny');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /^mmsim: readProc: no such file '\/proc\/nope' \(known: \/proc\/buddyinfo, /,
+    );
+  });
+});
+
 describe('mmsim tour (the demo)', () => {
   it('walks through zones, buddy lists, an allocation, pcp, NUMA and a failure', () => {
     const out = execFileSync(process.execPath, [CLI], { encoding: 'utf8' });
@@ -37,6 +68,7 @@ describe('mmsim tour (the demo)', () => {
     );
     expect(out).toContain('BUG: unable to handle page fault for address: ffffc90000010000');
     expect(out).toContain('The allocators check their structures: consistent.');
+    expect(out).toContain('OBJS ACTIVE  USE OBJ SIZE  SLABS OBJ/SLAB CACHE SIZE NAME');
   });
 
   it('tours any preset', () => {
