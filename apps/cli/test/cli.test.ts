@@ -21,7 +21,7 @@ describe('mmsim cat', () => {
   it('prints SLAB tunables with --slab slab, and /proc/meminfo and buddyinfo', () => {
     const slab = run('cat', '/proc/slabinfo', '--machine', 'tiny', '--slab', 'slab', '--idle');
     expect(slab.stdout).toMatch(
-      /\nkmalloc-32 +\d+ +\d+ +32 +124 +1 : tunables {2}120 {3}60 {4}8 :/,
+      /\nkmalloc-32 +\d+ +\d+ +32 +124 +1 : tunables {2}120 {3}60 {4}0 :/,
     );
     expect(run('cat', '/proc/meminfo', '--machine', 'tiny').stdout).toMatch(/^MemTotal: +\d+ kB\n/);
     expect(run('cat', '/proc/buddyinfo', '--machine', 'tiny', '--idle').stdout).toMatch(
