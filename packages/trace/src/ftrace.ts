@@ -7,11 +7,12 @@
  *
  * The flags column is irqs-off/BH-disabled, need-resched, hardirq/softirq, preempt-depth and
  * migrate-disable (trace_print_lat_fmt()); older kernels print four characters, some setups
- * none. The fields of each event are printed in a fixed order (the event's print fmt), so a
- * value runs from its `key=` to the next expected ` key=`: that copes with call sites that
- * carry a module suffix (`ext4_foo+0x1/0x2 [ext4]`) without a regular expression. Numbers are
- * read digit by digit from the line; only names and flag texts become substrings, and the gfp
- * text is parsed once per distinct text.
+ * none. The fields of each event are printed in a fixed order (the event's print fmt) and
+ * are read in that order, each checked for its `key=`: a value runs to the next space, except
+ * the call site's, which runs to ` ptr=` so that a module suffix (`ext4_foo+0x1/0x2 [ext4]`)
+ * stays in it. No regular expressions. Numbers are read digit by digit in place; only names
+ * and flag texts become substrings, and a gfp text is parsed once per distinct text. A chunk
+ * of a trace is parsed in place, line by line, without a string per line.
  *
  * parseLine() never throws: a line that is not a comment and not a well-formed event is
  * counted in the ParseStats with its line number and the reason.
@@ -123,6 +124,67 @@ function depth(c: string): number {
   return Math.max(d, 0);
 }
 
+/**
+ * Whether `key` (`ptr=`, `bytes_req=`, an event name) is at `at`: its first two characters
+ * and its last. The fields come in a fixed order, so that tells them apart; a line mangled
+ * elsewhere in a key still fails on its value. (This is the parser's inner loop.)
+ */
+function has(line: string, at: number, key: string): boolean {
+  const n = key.length - 1;
+  return (
+    line.charCodeAt(at) === key.charCodeAt(0) &&
+    line.charCodeAt(at + 1) === key.charCodeAt(1) &&
+    line.charCodeAt(at + n) === key.charCodeAt(n)
+  );
+}
+
+/** line.startsWith(word, at), all characters compared, without the builtin call. */
+function matches(line: string, at: number, word: string): boolean {
+  for (let i = 0; i < word.length; i++)
+    if (line.charCodeAt(at + i) !== word.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Whether line[s, e) is the string `str`. */
+function same(line: string, s: number, e: number, str: string): boolean {
+  if (e - s !== str.length) return false;
+  for (let i = 0; i < str.length; i++)
+    if (line.charCodeAt(s + i) !== str.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * The last string read for each repeated field: neighbouring lines mostly share their task,
+ * flags, gfp text and cache name, so line[s, e) is compared with it before a substring is made.
+ */
+let lastTask = '';
+let lastFlags = '.....';
+let lastName = '';
+let lastGfpText = 'GFP_KERNEL';
+let lastGfp = Number.NaN;
+
+function taskText(line: string, s: number, e: number): string {
+  if (!same(line, s, e, lastTask)) lastTask = line.slice(s, e);
+  return lastTask;
+}
+function flagsText(line: string, s: number, e: number): string {
+  if (!same(line, s, e, lastFlags)) lastFlags = line.slice(s, e);
+  return lastFlags;
+}
+function nameText(line: string, s: number, e: number): string {
+  if (!same(line, s, e, lastName)) lastName = line.slice(s, e);
+  return lastName;
+}
+/** Read gfp_flags= in line[s, e) into ev (gfp NaN when it does not parse). */
+function readGfp(ev: KmemEvent, line: string, s: number, e: number): void {
+  if (Number.isNaN(lastGfp) || !same(line, s, e, lastGfpText)) {
+    lastGfpText = line.slice(s, e);
+    lastGfp = gfpValue(lastGfpText);
+  }
+  ev.gfpText = lastGfpText;
+  ev.gfp = lastGfp;
+}
+
 const gfpCache = new Map<string, number>();
 /** parseGfp of a gfp text, remembered; NaN when it does not parse. */
 function gfpValue(text: string): number {
@@ -147,12 +209,12 @@ let nextAt = 0;
 
 /**
  * The value of `key` starting at `at` (which must begin `key=`): returns where the value
- * starts (or -1 when the key is not there) and sets vEnd to where it ends: at ` next=` when
- * `next` is given and present, otherwise at the end of the line. `next` is ` key=` with the
- * leading space.
+ * starts (or -1 when the key is not there) and sets vEnd to where it ends: at `next` (a
+ * space, or ` ptr=` after a call site) when it comes before the end of the line, otherwise at
+ * the end of the line; nextAt is then where the next key begins (-1 at the end).
  */
 function value(line: string, end: number, at: number, key: string, next: string | null): number {
-  if (at < 0 || !line.startsWith(key, at)) return -1;
+  if (at < 0 || !has(line, at, key)) return -1;
   const s = at + key.length;
   if (next === null) {
     vEnd = end;
@@ -183,21 +245,15 @@ const K_PFN = 'pfn=';
 const K_ORDER = 'order=';
 const K_MIGRATETYPE = 'migratetype=';
 const S_PTR = ' ptr=';
-const S_BYTES_REQ = ' bytes_req=';
-const S_BYTES_ALLOC = ' bytes_alloc=';
-const S_GFP = ' gfp_flags=';
-const S_NODE = ' node=';
-const S_ACCOUNTED = ' accounted=';
-const S_PFN = ' pfn=';
-const S_ORDER = ' order=';
-const S_MIGRATETYPE = ' migratetype=';
+/** Every value but call_site's ends at a space: the next key starts after it. */
+const SP = ' ';
 
 /** Read call_site= and ptr= (the first two fields of the slab events); a reason or null. */
 function callSiteAndPtr(ev: KmemEvent, line: string, end: number, at: number): string | null {
   let s = value(line, end, at, K_CALL_SITE, S_PTR);
   if (s < 0) return 'no call_site=';
   ev.callSite = line.slice(s, vEnd);
-  s = value(line, end, nextAt, K_PTR, ' ');
+  s = value(line, end, nextAt, K_PTR, SP);
   if (s < 0) return 'no ptr=';
   ev.ptr = hex(line, s, vEnd);
   if (Number.isNaN(ev.ptr)) return `bad ptr=${line.slice(s, vEnd)}`;
@@ -206,21 +262,20 @@ function callSiteAndPtr(ev: KmemEvent, line: string, end: number, at: number): s
 
 /** bytes_req= bytes_alloc= gfp_flags= [node= [accounted=]] from nextAt. */
 function sizesAndGfp(ev: KmemEvent, line: string, end: number): string | null {
-  let s = value(line, end, nextAt, K_BYTES_REQ, S_BYTES_ALLOC);
+  let s = value(line, end, nextAt, K_BYTES_REQ, SP);
   if (s < 0) return 'no bytes_req=';
   ev.bytesReq = dec(line, s, vEnd);
   if (!(ev.bytesReq >= 0)) return 'bad bytes_req=';
-  s = value(line, end, nextAt, K_BYTES_ALLOC, S_GFP);
+  s = value(line, end, nextAt, K_BYTES_ALLOC, SP);
   if (s < 0) return 'no bytes_alloc=';
   ev.bytesAlloc = dec(line, s, vEnd);
   if (!(ev.bytesAlloc >= 0)) return 'bad bytes_alloc=';
-  s = value(line, end, nextAt, K_GFP, S_NODE);
+  s = value(line, end, nextAt, K_GFP, SP);
   if (s < 0) return 'no gfp_flags=';
-  ev.gfpText = line.slice(s, vEnd);
-  ev.gfp = gfpValue(ev.gfpText);
+  readGfp(ev, line, s, vEnd);
   if (Number.isNaN(ev.gfp)) return `bad gfp_flags=${ev.gfpText}`;
   if (nextAt < 0) return null; // kernels before 4.x: no node=
-  s = value(line, end, nextAt, K_NODE, S_ACCOUNTED);
+  s = value(line, end, nextAt, K_NODE, SP);
   if (s < 0) return 'no node=';
   ev.node = dec(line, s, vEnd);
   if (Number.isNaN(ev.node)) return 'bad node=';
@@ -234,16 +289,16 @@ function sizesAndGfp(ev: KmemEvent, line: string, end: number): string | null {
 }
 
 function pageAndPfn(ev: KmemEvent, line: string, end: number, at: number): string | null {
-  let s = value(line, end, at, K_PAGE, S_PFN);
+  let s = value(line, end, at, K_PAGE, SP);
   if (s < 0) return 'no page=';
   const pageText = line.slice(s, vEnd);
   ev.page = pageText === '(null)' ? 0 : hex(line, s, vEnd);
   if (Number.isNaN(ev.page)) return `bad page=${pageText}`;
-  s = value(line, end, nextAt, K_PFN, S_ORDER);
+  s = value(line, end, nextAt, K_PFN, SP);
   if (s < 0) return 'no pfn=';
   ev.pfn = pfnValue(line, s, vEnd);
   if (Number.isNaN(ev.pfn)) return 'bad pfn=';
-  s = value(line, end, nextAt, K_ORDER, S_MIGRATETYPE);
+  s = value(line, end, nextAt, K_ORDER, SP);
   if (s < 0) return 'no order=';
   ev.order = dec(line, s, vEnd);
   if (!(ev.order >= 0 && ev.order <= 30)) return 'bad order=';
@@ -265,9 +320,9 @@ function fields(ev: KmemEvent, line: string, end: number, at: number): string | 
       r = callSiteAndPtr(ev, line, end, at);
       if (r !== null) return r;
       // 6.x prints name= after ptr=; kernels before 6.1 have no name= here.
-      if (nextAt >= 0 && line.startsWith(K_NAME, nextAt)) {
-        s = value(line, end, nextAt, K_NAME, S_BYTES_REQ);
-        ev.name = line.slice(s, vEnd);
+      if (nextAt >= 0 && has(line, nextAt, K_NAME)) {
+        s = value(line, end, nextAt, K_NAME, SP);
+        ev.name = nameText(line, s, vEnd);
       }
       if (nextAt < 0) return 'no bytes_req=';
       return sizesAndGfp(ev, line, end);
@@ -281,19 +336,18 @@ function fields(ev: KmemEvent, line: string, end: number, at: number): string | 
       if (nextAt < 0) return null; // kernels before 5.12: no name=
       s = value(line, end, nextAt, K_NAME, null);
       if (s < 0) return `unexpected ${line.slice(nextAt, end)}`;
-      ev.name = line.slice(s, vEnd);
+      ev.name = nameText(line, s, vEnd);
       return null;
     case 'mm_page_alloc':
       r = pageAndPfn(ev, line, end, at);
       if (r !== null) return r;
-      s = value(line, end, nextAt, K_MIGRATETYPE, S_GFP);
+      s = value(line, end, nextAt, K_MIGRATETYPE, SP);
       if (s < 0) return 'no migratetype=';
       ev.migratetype = dec(line, s, vEnd);
       if (Number.isNaN(ev.migratetype)) return 'bad migratetype=';
       s = value(line, end, nextAt, K_GFP, null);
       if (s < 0) return 'no gfp_flags=';
-      ev.gfpText = line.slice(s, vEnd);
-      ev.gfp = gfpValue(ev.gfpText);
+      readGfp(ev, line, s, vEnd);
       if (Number.isNaN(ev.gfp)) return `bad gfp_flags=${ev.gfpText}`;
       return null;
     case 'mm_page_free':
@@ -303,20 +357,47 @@ function fields(ev: KmemEvent, line: string, end: number, at: number): string | 
   }
 }
 
-function kindOf(name: string): KmemEventKind | null {
-  switch (name) {
-    case 'kmalloc':
-    case 'kfree':
-    case 'kmem_cache_alloc':
-    case 'kmem_cache_free':
-    case 'mm_page_alloc':
-    case 'mm_page_free':
-    case 'kmalloc_node':
-    case 'kmem_cache_alloc_node':
-      return name;
-    default:
-      return null;
+/** The kmem event named at `p` (followed by `:`), or null. */
+function kindAt(line: string, p: number): KmemEventKind | null {
+  // One or two characters pick the candidate; then its whole name is checked once.
+  let kind: KmemEventKind;
+  const c = line.charCodeAt(p);
+  if (c === 107 /* k */) {
+    const c2 = line.charCodeAt(p + 2);
+    if (c2 === 97 /* kmalloc */) kind = 'kmalloc';
+    else if (c2 === 114 /* kfree */) kind = 'kfree';
+    else kind = line.charCodeAt(p + 11) === 97 ? 'kmem_cache_alloc' : 'kmem_cache_free';
+  } else if (c === 109 /* m */) {
+    kind = line.charCodeAt(p + 8) === 97 ? 'mm_page_alloc' : 'mm_page_free';
+  } else return null;
+  if (!matches(line, p, kind)) return null;
+  const e = p + kind.length;
+  if (line.charCodeAt(e) === 58 /* : */) return kind;
+  // The pre-6.1 node-aware events.
+  if (kind === 'kmalloc' && matches(line, e, '_node:')) return 'kmalloc_node';
+  if (kind === 'kmem_cache_alloc' && matches(line, e, '_node:')) return 'kmem_cache_alloc_node';
+  return null;
+}
+
+/** A timestamp `5417.812064` in line[s, e) as seconds, or NaN. */
+function seconds(line: string, s: number, e: number): number {
+  let v = 0;
+  let scale = 1;
+  let dot = false;
+  if (s >= e) return Number.NaN;
+  for (let i = s; i < e; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 46 /* . */ && !dot) {
+      dot = true;
+      continue;
+    }
+    const d = c - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    v = v * 10 + d;
+    if (dot) scale *= 10;
   }
+  // Two exact integers divided: the correctly rounded value, as Number('5417.812064') gives.
+  return v / scale;
 }
 
 /** What parseInto() found: an event, a comment, another event, or a malformed line. */
@@ -331,21 +412,21 @@ function malformed(why: string): number {
 }
 
 /** Reset `ev` and read `line` into it. */
-function parseInto(ev: KmemEvent, line: string): number {
-  let end = line.length;
-  while (end > 0) {
+function parseInto(ev: KmemEvent, line: string, start: number, lineEnd: number): number {
+  let end = lineEnd;
+  while (end > start) {
     const c = line.charCodeAt(end - 1);
     if (c !== 13 && c !== 32 && c !== 10) break;
     end--;
   }
-  let i = 0;
+  let i = start;
   while (i < end && line.charCodeAt(i) === 32) i++;
   if (i === end || line.charCodeAt(i) === 35 /* # */) return COMMENT;
 
   // The CPU column: ` [ddd]`. A task name may hold ` [`, so look for digits and `]`.
   let b = line.indexOf(' [', i);
   let close = -1;
-  while (b >= 0) {
+  while (b >= 0 && b < end) {
     let j = b + 2;
     while (j < end) {
       const c = line.charCodeAt(j);
@@ -380,28 +461,29 @@ function parseInto(ev: KmemEvent, line: string): number {
   let p = close + 1;
   while (p < end && line.charCodeAt(p) === 32) p++;
   let tok = line.indexOf(' ', p);
-  if (tok < 0) return malformed('no timestamp');
+  if (tok < 0 || tok >= end) return malformed('no timestamp');
   let flags = '';
   if (line.charCodeAt(tok - 1) !== 58 /* : */) {
-    flags = line.slice(p, tok);
+    flags = flagsText(line, p, tok);
     p = tok;
     while (p < end && line.charCodeAt(p) === 32) p++;
     tok = line.indexOf(' ', p);
-    if (tok < 0 || line.charCodeAt(tok - 1) !== 58) return malformed('no timestamp');
+    if (tok < 0 || tok >= end || line.charCodeAt(tok - 1) !== 58) return malformed('no timestamp');
   }
-  const timestamp = Number(line.slice(p, tok - 1));
-  if (Number.isNaN(timestamp) || tok - 1 === p) return malformed('bad timestamp');
+  const timestamp = seconds(line, p, tok - 1);
+  if (Number.isNaN(timestamp)) return malformed('bad timestamp');
 
   // event: fields
   p = tok + 1;
-  const colon = line.indexOf(': ', p);
-  const nameEnd = colon < 0 ? (line.endsWith(':') ? end - 1 : -1) : colon;
-  if (nameEnd < 0) return malformed('no event name');
-  const kind = kindOf(line.slice(p, nameEnd));
-  if (kind === null) return OTHER;
+  const kind = kindAt(line, p);
+  if (kind === null) {
+    const colon = line.indexOf(':', p);
+    return colon < 0 || colon === p ? malformed('no event name') : OTHER;
+  }
+  const nameEnd = p + kind.length;
 
   ev.kind = kind;
-  ev.task = line.slice(i, dash);
+  ev.task = taskText(line, i, dash);
   ev.pid = pid;
   ev.cpu = cpu;
   ev.flags = flags;
@@ -439,28 +521,73 @@ function parseInto(ev: KmemEvent, line: string): number {
  * without allocating an object per line.
  */
 export function parseLine(line: string, stats?: ParseStats, into?: KmemEvent): KmemEvent | null {
-  const ev = into ?? createEvent();
+  if (typeof line !== 'string') {
+    if (stats) count(stats, createEvent(), String(line), 0, 0, malformed('not a string'));
+    return null;
+  }
+  return parseRange(line, 0, line.length, stats, into ?? createEvent());
+}
+
+/**
+ * parseLine() of the line text[start, end), read in place: a chunk of a trace is parsed
+ * without making a string per line (V8 reads a flat string faster than a slice of one).
+ */
+function parseRange(
+  text: string,
+  start: number,
+  end: number,
+  stats: ParseStats | undefined,
+  ev: KmemEvent,
+): KmemEvent | null {
   let what: number;
   try {
-    what = typeof line === 'string' ? parseInto(ev, line) : malformed('not a string');
+    what = parseInto(ev, text, start, end);
   } catch (e) {
     what = malformed(`internal error: ${(e as Error).message}`);
   }
-  if (stats) {
-    stats.lines++;
-    ev.line = stats.lines;
-    if (what === EVENT) {
-      stats.events++;
-      stats.byKind[ev.kind]++;
-    } else if (what === COMMENT) stats.comments++;
-    else if (what === OTHER) stats.otherEvents++;
-    else {
-      stats.malformed++;
-      if (stats.malformedLines.length < stats.maxReported)
-        stats.malformedLines.push({ line: stats.lines, text: String(line), reason });
-    }
-  }
+  if (stats) count(stats, ev, text, start, end, what);
   return what === EVENT ? ev : null;
+}
+
+function count(
+  stats: ParseStats,
+  ev: KmemEvent,
+  text: string,
+  start: number,
+  end: number,
+  what: number,
+): void {
+  stats.lines++;
+  ev.line = stats.lines;
+  if (what === EVENT) {
+    stats.events++;
+    stats.byKind[ev.kind]++;
+  } else if (what === COMMENT) stats.comments++;
+  else if (what === OTHER) stats.otherEvents++;
+  else {
+    stats.malformed++;
+    if (stats.malformedLines.length < stats.maxReported)
+      stats.malformedLines.push({
+        line: stats.lines,
+        text: end > start ? text.slice(start, end) : text,
+        reason,
+      });
+  }
+}
+
+/**
+ * Parse every complete line of `text` from `from` (up to its last newline), pushing events
+ * onto `out`; returns where the unfinished last line starts.
+ */
+function parseLines(text: string, from: number, stats: ParseStats, out: KmemEvent[]): number {
+  let s = from;
+  for (;;) {
+    const n = text.indexOf('\n', s);
+    if (n < 0) return s;
+    const ev = parseRange(text, s, n, stats, createEvent());
+    if (ev !== null) out.push(ev);
+    s = n + 1;
+  }
 }
 
 /** Chunks of text or UTF-8 bytes, sync or async. */
@@ -505,23 +632,29 @@ export async function* parseTraceBatches(
   const decoder = new TextDecoder();
   let rest = '';
   for await (const chunk of chunksOf(chunks)) {
-    const text =
-      rest + (typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+    const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
     const out: KmemEvent[] = [];
-    let s = 0;
-    for (;;) {
-      const n = text.indexOf('\n', s);
-      if (n < 0) break;
-      const ev = parseLine(text.slice(s, n), stats);
+    let from = 0;
+    if (rest !== '') {
+      // The line the last chunk left unfinished: finish it on its own, so the chunk itself
+      // is parsed in place (rest + text would be a slower-to-read cons string).
+      const n = text.indexOf('\n');
+      if (n < 0) {
+        rest += text;
+        continue;
+      }
+      const line = rest + text.slice(0, n);
+      const ev = parseRange(line, 0, line.length, stats, createEvent());
       if (ev !== null) out.push(ev);
-      s = n + 1;
+      rest = '';
+      from = n + 1;
     }
-    rest = text.slice(s);
+    rest = text.slice(parseLines(text, from, stats, out));
     if (out.length > 0) yield out;
   }
   rest += decoder.decode();
   if (rest.length > 0) {
-    const ev = parseLine(rest, stats);
+    const ev = parseRange(rest, 0, rest.length, stats, createEvent());
     if (ev !== null) yield [ev];
   }
   return stats;
@@ -547,7 +680,7 @@ export function* parseTraceText(
   while (s < text.length) {
     let n = text.indexOf('\n', s);
     if (n < 0) n = text.length;
-    const ev = parseLine(text.slice(s, n), stats);
+    const ev = parseRange(text, s, n, stats, createEvent());
     if (ev !== null) yield ev;
     s = n + 1;
   }

@@ -263,7 +263,7 @@ describe('parseLine', () => {
       [7, 'kmalloc: bad gfp_flags=GFP_BOGUS'],
       [8, 'kfree: no ptr='],
       [9, 'no [cpu] column'],
-      [10, 'mm_page_alloc: bad pfn='], // the pfn runs on to ` migratetype=1 …`
+      [10, 'mm_page_alloc: no order='],
       [11, 'bad timestamp'],
       [13, 'no event name'],
       [14, 'not a string'],
