@@ -590,6 +590,58 @@ function parseLines(text: string, from: number, stats: ParseStats, out: KmemEven
   }
 }
 
+/** parseLines() into one reused event, handed to `fn` as each line is read. */
+function eachLine(
+  text: string,
+  from: number,
+  stats: ParseStats,
+  ev: KmemEvent,
+  fn: (ev: KmemEvent) => void,
+): number {
+  let s = from;
+  for (;;) {
+    const n = text.indexOf('\n', s);
+    if (n < 0) return s;
+    if (parseRange(text, s, n, stats, ev) !== null) fn(ev);
+    s = n + 1;
+  }
+}
+
+/**
+ * Parse a trace arriving in chunks and call `fn` with each kmem event: the fastest way to
+ * consume a trace, as one event object is reused for every line — `fn` must copy what it
+ * keeps. Resolves to the ParseStats.
+ */
+export async function forEachEvent(
+  chunks: TraceChunks,
+  fn: (ev: KmemEvent) => void,
+  options: ParseTraceOptions = {},
+): Promise<ParseStats> {
+  const stats = options.stats ?? createParseStats();
+  const decoder = new TextDecoder();
+  const ev = createEvent();
+  let rest = '';
+  for await (const chunk of chunksOf(chunks)) {
+    const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    let from = 0;
+    if (rest !== '') {
+      const n = text.indexOf('\n');
+      if (n < 0) {
+        rest += text;
+        continue;
+      }
+      const line = rest + text.slice(0, n);
+      if (parseRange(line, 0, line.length, stats, ev) !== null) fn(ev);
+      rest = '';
+      from = n + 1;
+    }
+    rest = text.slice(eachLine(text, from, stats, ev, fn));
+  }
+  rest += decoder.decode();
+  if (rest.length > 0 && parseRange(rest, 0, rest.length, stats, ev) !== null) fn(ev);
+  return stats;
+}
+
 /** Chunks of text or UTF-8 bytes, sync or async. */
 export type TraceChunks =
   | AsyncIterable<string | Uint8Array>

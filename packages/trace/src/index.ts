@@ -2,6 +2,7 @@ export * from './api.js';
 export {
   createEvent,
   createParseStats,
+  forEachEvent,
   type ParseTraceOptions,
   parseLine,
   parseTrace,

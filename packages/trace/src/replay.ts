@@ -22,13 +22,14 @@ import type {
   KmemEvent,
   KmemEventKind,
   OrderReport,
+  ParseStats,
   ReplayOptions,
   ReplayReport,
   ReplaySample,
   SizeMismatch,
 } from './api.js';
 import { KMEM_EVENT_KINDS } from './api.js';
-import { createParseStats, parseTraceBatches, type TraceChunks } from './ftrace.js';
+import { forEachEvent, type TraceChunks } from './ftrace.js';
 
 interface CacheStat {
   name: string;
@@ -537,10 +538,10 @@ export async function replayTrace(
   k: Kernel,
   chunks: TraceChunks,
   options?: ReplayOptions,
-): Promise<{ report: ReplayReport; stats: ReturnType<typeof createParseStats> }> {
-  const stats = createParseStats();
+): Promise<{ report: ReplayReport; stats: ParseStats }> {
   const r = new Replay(k, options);
-  await r.feedAsync(parseTraceBatches(chunks, { stats }));
+  // One reused event: the replay keeps nothing of an event once fed.
+  const stats = await forEachEvent(chunks, (ev) => r.feed(ev));
   return { report: r.finish(), stats };
 }
 
