@@ -252,3 +252,22 @@ export interface ReplayReport {
   orders: OrderReport[];
   samples: ReplaySample[];
 }
+
+/** What replayRep() reports: the malloc lab's numbers, measured on the kernel's kmalloc. */
+export interface RepReplayReport {
+  ops: number;
+  /** Peak of the bytes the trace asks to be live (mdriver's max_total_size). */
+  peakPayloadBytes: number;
+  /** Peak of the bytes kmalloc handed out for them (the sum of ksize() of live blocks). */
+  peakAllocatedBytes: number;
+  /** Peak of the pages held by slab caches and large kmallocs, less those held at the start. */
+  peakPages: number;
+  /** peakPayloadBytes / peakAllocatedBytes: what the size classes waste. */
+  classUtilization: number;
+  /** peakPayloadBytes / (peakPages × PAGE_SIZE): mdriver's utilization, against pages. */
+  pageUtilization: number;
+  /** Allocations that failed (NULL). */
+  failures: number;
+  /** Blocks whose first or last byte did not survive until their free or realloc. */
+  corrupted: number;
+}

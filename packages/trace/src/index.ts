@@ -12,6 +12,7 @@ export {
 } from './ftrace.js';
 export { formatRep, parseRep } from './rep.js';
 export { Replay, replay, replayTrace, samplesToCsv } from './replay.js';
+export { type RepReplayOptions, replayRep } from './replay-rep.js';
 export {
   detectCompression,
   openTraceStream,

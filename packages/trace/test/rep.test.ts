@@ -1,5 +1,6 @@
+import { boot } from '@mmsim/kapi';
 import { describe, expect, it } from 'vitest';
-import { formatRep, parseRep } from '../src/index.js';
+import { formatRep, parseRep, replayRep } from '../src/index.js';
 
 const REP = `20000
 3
@@ -36,5 +37,49 @@ describe('parseRep (CS:APP malloc lab traces)', () => {
     expect(() => parseRep('1\n2\n1\n1\nf 1\n')).toThrow('line 5: block 1 was never allocated');
     expect(() => parseRep('1\n1\n1\n1\na 0\n')).toThrow("line 5: 'a' takes 2 numbers");
     expect(() => parseRep('1\n1\n1\n1\na 0 -8\n')).toThrow('size is not an unsigned integer');
+  });
+});
+
+describe('replayRep (a malloc-lab trace on kmalloc)', () => {
+  it('makes each block with kmalloc/krealloc/kfree and reports the utilizations', () => {
+    const k = boot({ machine: { nodes: [{ memory: '64M', cpus: 1 }] } });
+    const before = k.stats().freePages;
+    const r = replayRep(k, parseRep(REP));
+    // a0 512 (kmalloc-512), a1 128, r0 640 (kmalloc-1k): 768 bytes asked, 1152 given.
+    expect(r).toMatchObject({
+      ops: 6,
+      peakPayloadBytes: 768,
+      peakAllocatedBytes: 1152,
+      failures: 0,
+      corrupted: 0,
+    });
+    expect(r.classUtilization).toBeCloseTo(768 / 1152, 10);
+    expect(r.peakPages).toBeGreaterThan(0);
+    k.slab.shrinkAll();
+    expect(k.stats().freePages).toBe(before);
+  });
+
+  it('a binary-bal.rep-like pattern: 64 and 448 bytes, the 448s freed, then 512s', () => {
+    // CS:APP's binary-bal trace: the 448-byte blocks land in kmalloc-512 (87.5% used).
+    const n = 500;
+    const lines = [String(0), String(3 * n), String(4 * n), '1'];
+    for (let i = 0; i < n; i++) lines.push(`a ${2 * i} 64`, `a ${2 * i + 1} 448`);
+    for (let i = 0; i < n; i++) lines.push(`f ${2 * i + 1}`);
+    for (let i = 0; i < n; i++) lines.push(`a ${2 * n + i} 512`);
+    const k = boot({ machine: { nodes: [{ memory: '64M', cpus: 1 }] } });
+    const before = k.stats().freePages;
+    const r = replayRep(k, parseRep(lines.join('\n')));
+    expect(r).toMatchObject({
+      ops: 4 * n,
+      peakPayloadBytes: n * (64 + 512), // after the 512s
+      failures: 0,
+      corrupted: 0,
+    });
+    // The 448s sat in 512-byte slots, so the allocated peak is the same n × (64 + 512).
+    expect(r.peakAllocatedBytes).toBe(n * (64 + 512));
+    expect(r.classUtilization).toBe(1);
+    expect(r.pageUtilization).toBeLessThanOrEqual(1);
+    k.slab.shrinkAll();
+    expect(k.stats().freePages).toBe(before);
   });
 });
