@@ -19,6 +19,7 @@
  */
 import { parseGfp } from '@mmsim/core';
 import { KMEM_EVENT_KINDS, type KmemEvent, type KmemEventKind, type ParseStats } from './api.js';
+import { bytesReason, parseBytesInto } from './bytes.js';
 
 /** A fresh ParseStats. */
 export function createParseStats(maxReported = 100): ParseStats {
@@ -483,7 +484,7 @@ function parseInto(ev: KmemEvent, line: string, start: number, lineEnd: number):
   const kind = kindAt(line, p);
   if (kind === null) {
     const colon = line.indexOf(':', p);
-    return colon < 0 || colon === p ? malformed('no event name') : OTHER;
+    return colon < 0 || colon >= end || colon === p ? malformed('no event name') : OTHER;
   }
   const nameEnd = p + kind.length;
 
@@ -580,73 +581,6 @@ function count(
   }
 }
 
-/**
- * Parse every complete line of `text` from `from` (up to its last newline), pushing events
- * onto `out`; returns where the unfinished last line starts.
- */
-function parseLines(text: string, from: number, stats: ParseStats, out: KmemEvent[]): number {
-  let s = from;
-  for (;;) {
-    const n = text.indexOf('\n', s);
-    if (n < 0) return s;
-    const ev = parseRange(text, s, n, stats, createEvent());
-    if (ev !== null) out.push(ev);
-    s = n + 1;
-  }
-}
-
-/** parseLines() into one reused event, handed to `fn` as each line is read. */
-function eachLine(
-  text: string,
-  from: number,
-  stats: ParseStats,
-  ev: KmemEvent,
-  fn: (ev: KmemEvent) => void,
-): number {
-  let s = from;
-  for (;;) {
-    const n = text.indexOf('\n', s);
-    if (n < 0) return s;
-    if (parseRange(text, s, n, stats, ev) !== null) fn(ev);
-    s = n + 1;
-  }
-}
-
-/**
- * Parse a trace arriving in chunks and call `fn` with each kmem event: the fastest way to
- * consume a trace, as one event object is reused for every line — `fn` must copy what it
- * keeps. Resolves to the ParseStats.
- */
-export async function forEachEvent(
-  chunks: TraceChunks,
-  fn: (ev: KmemEvent) => void,
-  options: ParseTraceOptions = {},
-): Promise<ParseStats> {
-  const stats = options.stats ?? createParseStats();
-  const decoder = new TextDecoder();
-  const ev = createEvent();
-  let rest = '';
-  for await (const chunk of chunksOf(chunks)) {
-    const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    let from = 0;
-    if (rest !== '') {
-      const n = text.indexOf('\n');
-      if (n < 0) {
-        rest += text;
-        continue;
-      }
-      const line = rest + text.slice(0, n);
-      if (parseRange(line, 0, line.length, stats, ev) !== null) fn(ev);
-      rest = '';
-      from = n + 1;
-    }
-    rest = text.slice(eachLine(text, from, stats, ev, fn));
-  }
-  rest += decoder.decode();
-  if (rest.length > 0 && parseRange(rest, 0, rest.length, stats, ev) !== null) fn(ev);
-  return stats;
-}
-
 /** Chunks of text or UTF-8 bytes, sync or async. */
 export type TraceChunks =
   | AsyncIterable<string | Uint8Array>
@@ -676,6 +610,126 @@ async function* chunksOf(
   yield* chunks as AsyncIterable<string | Uint8Array>;
 }
 
+/** One line of bytes through the byte parser, counted like parseRange(). */
+function parseByteLine(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  stats: ParseStats,
+  ev: KmemEvent,
+): KmemEvent | null {
+  let what: number;
+  try {
+    what = parseBytesInto(ev, buf, start, end);
+    if (what === 3) reason = bytesReason();
+  } catch (e) {
+    what = malformed(`internal error: ${(e as Error).message}`);
+  }
+  if (what === 3) {
+    // Only a malformed line becomes a string.
+    const line = new TextDecoder().decode(buf.subarray(start, end));
+    count(stats, ev, line, 0, line.length, what);
+  } else count(stats, ev, '', 0, 0, what);
+  return what === EVENT ? ev : null;
+}
+
+/**
+ * The chunk reader behind parseTrace, parseTraceBatches and forEachEvent: each complete line
+ * of a chunk is parsed in place — byte chunks by the byte parser (bytes.ts), string chunks by
+ * parseRange() — into `next()`'s event and handed to `fn`. A line split across chunks is
+ * kept until the chunk that ends it.
+ */
+class ChunkReader {
+  private restBytes: Uint8Array | null = null;
+  private restText = '';
+  constructor(
+    private readonly stats: ParseStats,
+    private readonly next: () => KmemEvent,
+  ) {}
+
+  feed(chunk: string | Uint8Array, fn: (ev: KmemEvent) => void): void {
+    if (typeof chunk === 'string') this.feedText(chunk, fn);
+    else this.feedBytes(chunk, fn);
+  }
+
+  private feedText(chunk: string, fn: (ev: KmemEvent) => void): void {
+    const { stats, next } = this;
+    if (this.restBytes !== null) {
+      this.restText = new TextDecoder().decode(this.restBytes);
+      this.restBytes = null;
+    }
+    let s = 0;
+    if (this.restText !== '') {
+      const n = chunk.indexOf('\n');
+      if (n < 0) {
+        this.restText += chunk;
+        return;
+      }
+      const line = this.restText + chunk.slice(0, n);
+      const ev = parseRange(line, 0, line.length, stats, next());
+      if (ev !== null) fn(ev);
+      this.restText = '';
+      s = n + 1;
+    }
+    for (;;) {
+      const n = chunk.indexOf('\n', s);
+      if (n < 0) break;
+      const ev = parseRange(chunk, s, n, stats, next());
+      if (ev !== null) fn(ev);
+      s = n + 1;
+    }
+    this.restText = chunk.slice(s);
+  }
+
+  private feedBytes(chunk: Uint8Array, fn: (ev: KmemEvent) => void): void {
+    const { stats, next } = this;
+    if (this.restText !== '') {
+      this.restBytes = new TextEncoder().encode(this.restText);
+      this.restText = '';
+    }
+    let s = 0;
+    const rest = this.restBytes;
+    if (rest !== null) {
+      const n = chunk.indexOf(10);
+      const upTo = n < 0 ? chunk.length : n;
+      const joined: Uint8Array = new Uint8Array(rest.length + upTo);
+      joined.set(rest);
+      joined.set(chunk.subarray(0, upTo), rest.length);
+      if (n < 0) {
+        this.restBytes = joined;
+        return;
+      }
+      const ev = parseByteLine(joined, 0, joined.length, stats, next());
+      if (ev !== null) fn(ev);
+      this.restBytes = null;
+      s = n + 1;
+    }
+    for (;;) {
+      const n = chunk.indexOf(10, s);
+      if (n < 0) break;
+      const ev = parseByteLine(chunk, s, n, stats, next());
+      if (ev !== null) fn(ev);
+      s = n + 1;
+    }
+    // Copy the unfinished line: the chunk's buffer may be reused by its producer.
+    if (s < chunk.length) this.restBytes = chunk.slice(s);
+  }
+
+  /** The last line, if the trace does not end with a newline. */
+  end(fn: (ev: KmemEvent) => void): void {
+    const { stats, next } = this;
+    if (this.restBytes !== null && this.restBytes.length > 0) {
+      const ev = parseByteLine(this.restBytes, 0, this.restBytes.length, stats, next());
+      if (ev !== null) fn(ev);
+    } else if (this.restText.length > 0) {
+      const ev = parseRange(this.restText, 0, this.restText.length, stats, next());
+      if (ev !== null) fn(ev);
+    }
+    this.restBytes = null;
+    this.restText = '';
+  }
+}
+
 /**
  * Parse a trace arriving in chunks (split anywhere, even inside a UTF-8 character), one
  * array of events per chunk: the fast way to stream, one `await` per chunk rather than per
@@ -686,34 +740,38 @@ export async function* parseTraceBatches(
   options: ParseTraceOptions = {},
 ): AsyncGenerator<KmemEvent[], ParseStats, undefined> {
   const stats = options.stats ?? createParseStats();
-  const decoder = new TextDecoder();
-  let rest = '';
+  const reader = new ChunkReader(stats, createEvent);
+  let out: KmemEvent[] = [];
+  const push = (ev: KmemEvent) => {
+    out.push(ev);
+  };
   for await (const chunk of chunksOf(chunks)) {
-    const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    const out: KmemEvent[] = [];
-    let from = 0;
-    if (rest !== '') {
-      // The line the last chunk left unfinished: finish it on its own, so the chunk itself
-      // is parsed in place (rest + text would be a slower-to-read cons string).
-      const n = text.indexOf('\n');
-      if (n < 0) {
-        rest += text;
-        continue;
-      }
-      const line = rest + text.slice(0, n);
-      const ev = parseRange(line, 0, line.length, stats, createEvent());
-      if (ev !== null) out.push(ev);
-      rest = '';
-      from = n + 1;
+    reader.feed(chunk, push);
+    if (out.length > 0) {
+      yield out;
+      out = [];
     }
-    rest = text.slice(parseLines(text, from, stats, out));
-    if (out.length > 0) yield out;
   }
-  rest += decoder.decode();
-  if (rest.length > 0) {
-    const ev = parseRange(rest, 0, rest.length, stats, createEvent());
-    if (ev !== null) yield [ev];
-  }
+  reader.end(push);
+  if (out.length > 0) yield out;
+  return stats;
+}
+
+/**
+ * Parse a trace arriving in chunks and call `fn` with each kmem event: the fastest way to
+ * consume a trace, as one event object is reused for every line — `fn` must copy what it
+ * keeps. Resolves to the ParseStats.
+ */
+export async function forEachEvent(
+  chunks: TraceChunks,
+  fn: (ev: KmemEvent) => void,
+  options: ParseTraceOptions = {},
+): Promise<ParseStats> {
+  const stats = options.stats ?? createParseStats();
+  const ev = createEvent();
+  const reader = new ChunkReader(stats, () => ev);
+  for await (const chunk of chunksOf(chunks)) reader.feed(chunk, fn);
+  reader.end(fn);
   return stats;
 }
 

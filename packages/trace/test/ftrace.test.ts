@@ -270,6 +270,30 @@ describe('parseLine', () => {
     ]);
     expect(events[11]?.line).toBe(12);
   });
+
+  it('finds the same malformed lines in bytes as in text', async () => {
+    const lines = [
+      KMALLOC,
+      'garbage',
+      KMALLOC.replace('bytes_req=408', 'bytes_req=4x8'),
+      KFREE.replace('ptr=', 'pointer='),
+      PAGE_ALLOC.replace(' order=0', ''),
+      CACHE_FREE.replace('5417.812022', 'abc'),
+      PAGE_FREE.slice(0, 60),
+      `${PAGE_FREE} extra=1`,
+    ];
+    const fromText = createParseStats();
+    for (const l of lines) parseLine(l, fromText);
+    const fromBytes = createParseStats();
+    const chunk = new TextEncoder().encode(lines.join('\n'));
+    for await (const _ of parseTraceBatches([chunk], { stats: fromBytes }));
+    expect(fromBytes).toEqual(fromText);
+    expect(fromBytes.malformed).toBe(7);
+    // And a string chunk, parsed in place.
+    const fromChunk = createParseStats();
+    for await (const _ of parseTraceBatches([lines.join('\n')], { stats: fromChunk }));
+    expect(fromChunk).toEqual(fromText);
+  });
 });
 
 describe('parseTrace', () => {

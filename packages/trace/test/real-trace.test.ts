@@ -14,6 +14,8 @@ import {
   type KmemEvent,
   openTraceStream,
   type ParseStats,
+  parseTraceText,
+  readTraceText,
   replay,
   replayTrace,
   samplesToCsv,
@@ -54,6 +56,19 @@ describe('the Linux 6.18 kernel-build trace', () => {
     expect(events.filter((e) => e.irqsOff === 'd')).toHaveLength(500);
     expect(events.filter((e) => e.kind === 'kfree' && e.ptr === 0)).toHaveLength(9600);
   });
+
+  it('gives the same events from bytes (bytes.ts) as from text (parseLine)', async () => {
+    const fromText = [...parseTraceText(await readTraceText(bytes()))];
+    expect(fromText).toHaveLength(events.length);
+    const keys = Object.keys(fromText[0]!) as (keyof KmemEvent)[];
+    let differ = 0;
+    for (let i = 0; i < events.length; i++) {
+      const a = events[i]!;
+      const b = fromText[i]!;
+      for (const key of keys) if (a[key] !== b[key]) differ++;
+    }
+    expect(differ).toBe(0);
+  }, 60_000);
 
   it('replays on SLUB: ksize() equals bytes_alloc for every kmalloc, and all pages come back', () => {
     const k = boot({ machine });

@@ -1,0 +1,520 @@
+/**
+ * The kmem event parser of ftrace.ts over bytes: the same reading, field for field, of a line
+ * held in a Uint8Array (a chunk of a trace file before it is decoded). Bytes are read as
+ * array elements, much faster than charCodeAt, and strings are made only for the task names,
+ * flags, call sites, gfp texts and cache names a trace repeats: each distinct one once, found
+ * again by a hash of its bytes (intern()). Only ASCII matters to the syntax, so UTF-8 in a
+ * task name is decoded as it is.
+ *
+ * ftrace.ts's tests hold for both parsers: test/ftrace.test.ts checks the real trace's 192,132
+ * events come out of this one equal to the string parser's.
+ */
+import { parseGfp } from '@mmsim/core';
+import type { KmemEvent, KmemEventKind } from './api.js';
+
+const utf8 = new TextDecoder();
+
+/** line[s, e) as a string (no interning: for error texts). */
+function text(line: Uint8Array, s: number, e: number): string {
+  return utf8.decode(line.subarray(s, Math.max(s, e)));
+}
+
+// ---- interned strings ----------------------------------------------------------------------
+
+const INTERN_SIZE = 1 << 15;
+const internKeys: (Uint8Array | undefined)[] = new Array(INTERN_SIZE).fill(undefined);
+const internValues: string[] = new Array(INTERN_SIZE).fill('');
+const internHashes = new Int32Array(INTERN_SIZE);
+let internCount = 0;
+
+/** line[s, e) as a string: the one string kept for these bytes when there is one. */
+function intern(line: Uint8Array, s: number, e: number): string {
+  let h = 0x811c9dc5 | 0;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ line[i]!, 0x01000193);
+  const len = e - s;
+  let slot = h & (INTERN_SIZE - 1);
+  for (let probe = 0; probe < 8; probe++) {
+    const key = internKeys[slot];
+    if (key === undefined) {
+      const str = text(line, s, e);
+      // Keep at most half the table: a trace with more distinct strings decodes the rest.
+      if (internCount < INTERN_SIZE / 2) {
+        internKeys[slot] = line.slice(s, e);
+        internValues[slot] = str;
+        internHashes[slot] = h;
+        internCount++;
+      }
+      return str;
+    }
+    if (internHashes[slot] === h && key.length === len) {
+      let i = 0;
+      while (i < len && key[i] === line[s + i]) i++;
+      if (i === len) return internValues[slot]!;
+    }
+    slot = (slot + 1) & (INTERN_SIZE - 1);
+  }
+  return text(line, s, e);
+}
+
+/** Whether `key` is at `at`: its first two characters and its last (as in ftrace.ts). */
+function has(line: Uint8Array, at: number, key: string): boolean {
+  const n = key.length - 1;
+  return (
+    line[at] === key.charCodeAt(0) &&
+    line[at + 1] === key.charCodeAt(1) &&
+    line[at + n] === key.charCodeAt(n)
+  );
+}
+
+/** Whether the bytes at `at` spell `word`. */
+function matches(line: Uint8Array, at: number, word: string): boolean {
+  for (let i = 0; i < word.length; i++) if (line[at + i] !== word.charCodeAt(i)) return false;
+  return true;
+}
+
+function depth(c: string): number {
+  if (c === '.' || c === '') return 0;
+  return Math.max(hexDigit(c.charCodeAt(0)), 0);
+}
+
+/** Where `next` (a space, or ` ptr=`) is at or after `s`, or -1. */
+function find(line: Uint8Array, s: number, next: string): number {
+  let n = line.indexOf(32, s);
+  if (next === SP) return n;
+  while (n >= 0 && !matches(line, n, next)) n = line.indexOf(32, n + 1);
+  return n;
+}
+
+/** Where ` [` next starts at or after `from`, or -1. */
+function nextBracket(line: Uint8Array, from: number): number {
+  let b = line.indexOf(91 /* [ */, from + 1);
+  while (b > 0 && line[b - 1] !== 32) b = line.indexOf(91, b + 1);
+  return b < 0 ? -1 : b - 1;
+}
+
+let lastGfpText = '';
+let lastGfp = Number.NaN;
+function readGfp(ev: KmemEvent, line: Uint8Array, s: number, e: number): void {
+  const t = intern(line, s, e);
+  if (t !== lastGfpText) {
+    lastGfpText = t;
+    lastGfp = gfpValue(t);
+  }
+  ev.gfpText = t;
+  ev.gfp = lastGfp;
+}
+
+function dec(line: Uint8Array, s: number, e: number): number {
+  let neg = false;
+  if (s < e && line[s]! === 45 /* - */) {
+    neg = true;
+    s++;
+  }
+  if (s >= e) return Number.NaN;
+  let v = 0;
+  for (let i = s; i < e; i++) {
+    const d = line[i]! - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    v = v * 10 + d;
+  }
+  return neg ? -v : v;
+}
+
+/** Hex digit values by character code; -1 for anything else. */
+const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) HEX[48 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX[97 + i] = 10 + i;
+  HEX[65 + i] = 10 + i;
+}
+
+function hexDigit(c: number): number {
+  return c < 128 ? HEX[c]! : -1;
+}
+
+/**
+ * A hex number in line[s, e) (with or without 0x), or NaN: its low 48 bits, the part of an
+ * address the simulator keeps, exact as a number.
+ */
+function hex(line: Uint8Array, s: number, e: number): number {
+  if (e - s > 2 && line[s]! === 48 && (line[s + 1]! | 32) === 120) s += 2;
+  if (s >= e) return Number.NaN;
+  const low = Math.max(s, e - 12);
+  for (let i = s; i < low; i++) if (hexDigit(line[i]!) < 0) return Number.NaN;
+  let v = 0;
+  for (let i = low; i < e; i++) {
+    const d = hexDigit(line[i]!);
+    if (d < 0) return Number.NaN;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/** A pfn: `0x…` in hex as 6.x prints it, decimal as kernels before 4.x did. */
+function pfnValue(line: Uint8Array, s: number, e: number): number {
+  if (e - s > 2 && line[s]! === 48 && line[s + 1]! === 120) return hex(line, s, e);
+  return dec(line, s, e);
+}
+
+/**
+ * Whether `key` (`ptr=`, `bytes_req=`, an event name) is at `at`: its first two characters
+ * and its last. The fields come in a fixed order, so that tells them apart; a line mangled
+ * elsewhere in a key still fails on its value. (This is the parser's inner loop.)
+ */
+
+/** line.startsWith(word, at), all characters compared, without the builtin call. */
+
+/** Whether line[s, e) is the string `str`. */
+
+/** Read gfp_flags= in line[s, e) into ev (gfp NaN when it does not parse). */
+
+const gfpCache = new Map<string, number>();
+/** parseGfp of a gfp text, remembered; NaN when it does not parse. */
+function gfpValue(text: string): number {
+  let v = gfpCache.get(text);
+  if (v === undefined) {
+    try {
+      v = text === 'none' ? 0 : parseGfp(text);
+    } catch {
+      v = Number.NaN;
+    }
+    gfpCache.set(text, v);
+  }
+  return v;
+}
+
+// ---- fields ------------------------------------------------------------------------------
+
+/** Where the value being read ends; set by value(). */
+let vEnd = 0;
+/** Where the next key's `key=` begins, or -1 when there is no next key. */
+let nextAt = 0;
+
+/**
+ * The value of `key` starting at `at` (which must begin `key=`): returns where the value
+ * starts (or -1 when the key is not there) and sets vEnd to where it ends: at `next` (a
+ * space, or ` ptr=` after a call site) when it comes before the end of the line, otherwise at
+ * the end of the line; nextAt is then where the next key begins (-1 at the end).
+ */
+function value(
+  line: Uint8Array,
+  end: number,
+  at: number,
+  key: string,
+  next: string | null,
+): number {
+  if (at < 0 || !has(line, at, key)) return -1;
+  const s = at + key.length;
+  if (next === null) {
+    vEnd = end;
+    nextAt = -1;
+    return s;
+  }
+  const n = find(line, s, next);
+  if (n < 0 || n >= end) {
+    vEnd = end;
+    nextAt = -1;
+  } else {
+    vEnd = n;
+    nextAt = n + 1;
+  }
+  return s;
+}
+
+const K_CALL_SITE = 'call_site=';
+const K_PTR = 'ptr=';
+const K_BYTES_REQ = 'bytes_req=';
+const K_BYTES_ALLOC = 'bytes_alloc=';
+const K_GFP = 'gfp_flags=';
+const K_NODE = 'node=';
+const K_ACCOUNTED = 'accounted=';
+const K_NAME = 'name=';
+const K_PAGE = 'page=';
+const K_PFN = 'pfn=';
+const K_ORDER = 'order=';
+const K_MIGRATETYPE = 'migratetype=';
+const S_PTR = ' ptr=';
+/** Every value but call_site's ends at a space: the next key starts after it. */
+const SP = ' ';
+
+/** Read call_site= and ptr= (the first two fields of the slab events); a reason or null. */
+function callSiteAndPtr(ev: KmemEvent, line: Uint8Array, end: number, at: number): string | null {
+  let s = value(line, end, at, K_CALL_SITE, S_PTR);
+  if (s < 0) return 'no call_site=';
+  ev.callSite = intern(line, s, vEnd);
+  s = value(line, end, nextAt, K_PTR, SP);
+  if (s < 0) return 'no ptr=';
+  ev.ptr = hex(line, s, vEnd);
+  if (Number.isNaN(ev.ptr)) return `bad ptr=${text(line, s, vEnd)}`;
+  return null;
+}
+
+/** bytes_req= bytes_alloc= gfp_flags= [node= [accounted=]] from nextAt. */
+function sizesAndGfp(ev: KmemEvent, line: Uint8Array, end: number): string | null {
+  let s = value(line, end, nextAt, K_BYTES_REQ, SP);
+  if (s < 0) return 'no bytes_req=';
+  ev.bytesReq = dec(line, s, vEnd);
+  if (!(ev.bytesReq >= 0)) return 'bad bytes_req=';
+  s = value(line, end, nextAt, K_BYTES_ALLOC, SP);
+  if (s < 0) return 'no bytes_alloc=';
+  ev.bytesAlloc = dec(line, s, vEnd);
+  if (!(ev.bytesAlloc >= 0)) return 'bad bytes_alloc=';
+  s = value(line, end, nextAt, K_GFP, SP);
+  if (s < 0) return 'no gfp_flags=';
+  readGfp(ev, line, s, vEnd);
+  if (Number.isNaN(ev.gfp)) return `bad gfp_flags=${ev.gfpText}`;
+  if (nextAt < 0) return null; // kernels before 4.x: no node=
+  s = value(line, end, nextAt, K_NODE, SP);
+  if (s < 0) return 'no node=';
+  ev.node = dec(line, s, vEnd);
+  if (Number.isNaN(ev.node)) return 'bad node=';
+  if (nextAt < 0) return null; // kernels before 5.19: no accounted=
+  s = value(line, end, nextAt, K_ACCOUNTED, null);
+  if (s < 0) return 'no accounted=';
+  const a = text(line, s, vEnd);
+  if (a === 'true') ev.accounted = true;
+  else if (a !== 'false') return `bad accounted=${a}`;
+  return null;
+}
+
+function pageAndPfn(ev: KmemEvent, line: Uint8Array, end: number, at: number): string | null {
+  let s = value(line, end, at, K_PAGE, SP);
+  if (s < 0) return 'no page=';
+  const pageText = text(line, s, vEnd);
+  ev.page = pageText === '(null)' ? 0 : hex(line, s, vEnd);
+  if (Number.isNaN(ev.page)) return `bad page=${pageText}`;
+  s = value(line, end, nextAt, K_PFN, SP);
+  if (s < 0) return 'no pfn=';
+  ev.pfn = pfnValue(line, s, vEnd);
+  if (Number.isNaN(ev.pfn)) return 'bad pfn=';
+  s = value(line, end, nextAt, K_ORDER, SP);
+  if (s < 0) return 'no order=';
+  ev.order = dec(line, s, vEnd);
+  if (!(ev.order >= 0 && ev.order <= 30)) return 'bad order=';
+  return null;
+}
+
+/** The fields of event `kind` from `at`: null when well formed, otherwise the reason. */
+function fields(ev: KmemEvent, line: Uint8Array, end: number, at: number): string | null {
+  let r: string | null;
+  let s: number;
+  switch (ev.kind) {
+    case 'kmalloc':
+    case 'kmalloc_node':
+      r = callSiteAndPtr(ev, line, end, at);
+      if (r === null && nextAt < 0) r = 'no bytes_req=';
+      return r ?? sizesAndGfp(ev, line, end);
+    case 'kmem_cache_alloc':
+    case 'kmem_cache_alloc_node':
+      r = callSiteAndPtr(ev, line, end, at);
+      if (r !== null) return r;
+      // 6.x prints name= after ptr=; kernels before 6.1 have no name= here.
+      if (nextAt >= 0 && has(line, nextAt, K_NAME)) {
+        s = value(line, end, nextAt, K_NAME, SP);
+        ev.name = intern(line, s, vEnd);
+      }
+      if (nextAt < 0) return 'no bytes_req=';
+      return sizesAndGfp(ev, line, end);
+    case 'kfree':
+      r = callSiteAndPtr(ev, line, end, at);
+      if (r === null && nextAt >= 0) r = `unexpected ${text(line, nextAt, end)}`;
+      return r;
+    case 'kmem_cache_free':
+      r = callSiteAndPtr(ev, line, end, at);
+      if (r !== null) return r;
+      if (nextAt < 0) return null; // kernels before 5.12: no name=
+      s = value(line, end, nextAt, K_NAME, null);
+      if (s < 0) return `unexpected ${text(line, nextAt, end)}`;
+      ev.name = intern(line, s, vEnd);
+      return null;
+    case 'mm_page_alloc':
+      r = pageAndPfn(ev, line, end, at);
+      if (r !== null) return r;
+      s = value(line, end, nextAt, K_MIGRATETYPE, SP);
+      if (s < 0) return 'no migratetype=';
+      ev.migratetype = dec(line, s, vEnd);
+      if (Number.isNaN(ev.migratetype)) return 'bad migratetype=';
+      s = value(line, end, nextAt, K_GFP, null);
+      if (s < 0) return 'no gfp_flags=';
+      readGfp(ev, line, s, vEnd);
+      if (Number.isNaN(ev.gfp)) return `bad gfp_flags=${ev.gfpText}`;
+      return null;
+    case 'mm_page_free':
+      r = pageAndPfn(ev, line, end, at);
+      if (r === null && nextAt >= 0) r = `unexpected ${text(line, nextAt, end)}`;
+      return r;
+  }
+}
+
+/** The kmem event named at `p` (followed by `:`), or null. */
+function kindAt(line: Uint8Array, p: number): KmemEventKind | null {
+  // One or two characters pick the candidate; then its whole name is checked once.
+  let kind: KmemEventKind;
+  const c = line[p]!;
+  if (c === 107 /* k */) {
+    const c2 = line[p + 2]!;
+    if (c2 === 97 /* kmalloc */) kind = 'kmalloc';
+    else if (c2 === 114 /* kfree */) kind = 'kfree';
+    else kind = line[p + 11]! === 97 ? 'kmem_cache_alloc' : 'kmem_cache_free';
+  } else if (c === 109 /* m */) {
+    kind = line[p + 8]! === 97 ? 'mm_page_alloc' : 'mm_page_free';
+  } else return null;
+  if (!matches(line, p, kind)) return null;
+  const e = p + kind.length;
+  if (line[e]! === 58 /* : */) return kind;
+  // The pre-6.1 node-aware events.
+  if (kind === 'kmalloc' && matches(line, e, '_node:')) return 'kmalloc_node';
+  if (kind === 'kmem_cache_alloc' && matches(line, e, '_node:')) return 'kmem_cache_alloc_node';
+  return null;
+}
+
+/** A timestamp `5417.812064` in line[s, e) as seconds, or NaN. */
+function seconds(line: Uint8Array, s: number, e: number): number {
+  let v = 0;
+  let scale = 1;
+  let dot = false;
+  if (s >= e) return Number.NaN;
+  for (let i = s; i < e; i++) {
+    const c = line[i]!;
+    if (c === 46 /* . */ && !dot) {
+      dot = true;
+      continue;
+    }
+    const d = c - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    v = v * 10 + d;
+    if (dot) scale *= 10;
+  }
+  // Two exact integers divided: the correctly rounded value, as Number('5417.812064') gives.
+  return v / scale;
+}
+
+/** What parseInto() found: an event, a comment, another event, or a malformed line. */
+const EVENT = 0;
+const COMMENT = 1;
+const OTHER = 2;
+let reason = '';
+
+function malformed(why: string): number {
+  reason = why;
+  return 3;
+}
+
+/** Reset `ev` and read `line` into it. */
+function parseInto(ev: KmemEvent, line: Uint8Array, start: number, lineEnd: number): number {
+  let end = lineEnd;
+  while (end > start) {
+    const c = line[end - 1]!;
+    if (c !== 13 && c !== 32 && c !== 10) break;
+    end--;
+  }
+  let i = start;
+  while (i < end && line[i]! === 32) i++;
+  if (i === end || line[i]! === 35 /* # */) return COMMENT;
+
+  // The CPU column: ` [ddd]`. A task name may hold ` [`, so look for digits and `]`.
+  let b = nextBracket(line, i);
+  let close = -1;
+  while (b >= 0 && b < end) {
+    let j = b + 2;
+    while (j < end) {
+      const c = line[j]!;
+      if (c < 48 || c > 57) break;
+      j++;
+    }
+    if (j > b + 2 && j < end && line[j]! === 93 /* ] */) {
+      close = j;
+      break;
+    }
+    b = nextBracket(line, b + 1);
+  }
+  if (close < 0) return malformed('no [cpu] column');
+  const cpu = dec(line, b + 2, close);
+
+  // task-pid, with an optional `(tgid)` column after it (the record-tgid option).
+  let te = b;
+  while (te > i && line[te - 1]! === 32) te--;
+  if (te > i && line[te - 1]! === 41 /* ) */) {
+    const open = line.lastIndexOf(40, te);
+    if (open > i) {
+      te = open;
+      while (te > i && line[te - 1]! === 32) te--;
+    }
+  }
+  const dash = line.lastIndexOf(45, te - 1);
+  if (dash < i) return malformed('no task-pid');
+  const pid = dec(line, dash + 1, te);
+  if (Number.isNaN(pid)) return malformed('bad pid');
+
+  // flags (optional) and the timestamp `12.345678:`.
+  let p = close + 1;
+  while (p < end && line[p]! === 32) p++;
+  let tok = line.indexOf(32, p);
+  if (tok < 0 || tok >= end) return malformed('no timestamp');
+  let flags = '';
+  if (line[tok - 1]! !== 58 /* : */) {
+    flags = intern(line, p, tok);
+    p = tok;
+    while (p < end && line[p]! === 32) p++;
+    tok = line.indexOf(32, p);
+    if (tok < 0 || tok >= end || line[tok - 1]! !== 58) return malformed('no timestamp');
+  }
+  const timestamp = seconds(line, p, tok - 1);
+  if (Number.isNaN(timestamp)) return malformed('bad timestamp');
+
+  // event: fields
+  p = tok + 1;
+  const kind = kindAt(line, p);
+  if (kind === null) {
+    const colon = line.indexOf(58, p);
+    return colon < 0 || colon >= end || colon === p ? malformed('no event name') : OTHER;
+  }
+  const nameEnd = p + kind.length;
+
+  ev.kind = kind;
+  ev.task = intern(line, i, dash);
+  ev.pid = pid;
+  ev.cpu = cpu;
+  ev.flags = flags;
+  ev.irqsOff = flags.length > 0 ? flags[0]! : '.';
+  ev.needResched = flags.length > 1 ? flags[1]! : '.';
+  ev.hardSoft = flags.length > 2 ? flags[2]! : '.';
+  ev.preemptDepth = flags.length > 3 ? depth(flags[3]!) : 0;
+  ev.migrateDisable = flags.length > 4 ? depth(flags[4]!) : 0;
+  ev.timestamp = timestamp;
+  ev.callSite = '';
+  ev.ptr = 0;
+  ev.bytesReq = 0;
+  ev.bytesAlloc = 0;
+  ev.gfp = 0;
+  ev.gfpText = '';
+  ev.node = -1;
+  ev.accounted = false;
+  ev.name = '';
+  ev.page = 0;
+  ev.pfn = -1;
+  ev.order = 0;
+  ev.migratetype = 0;
+  const r = fields(ev, line, end, nameEnd + 2);
+  if (r !== null) return malformed(`${kind}: ${r}`);
+  return EVENT;
+}
+
+/**
+ * Parse one line of an ftrace text trace: the kmem event it holds, or null for a comment, a
+ * blank line, an event of another kind, or a malformed line. Never throws.
+ *
+ * With `stats`, the line is counted (its line number is `stats.lines` after the call) and a
+ * malformed line is recorded with its number and the reason. With `into`, that object is
+ * reset and filled (and returned) instead of a new one: a loop that keeps no events can parse
+ * without allocating an object per line.
+ */
+/** parseInto() of ftrace.ts over bytes: 0 an event, 1 a comment, 2 another event, 3 malformed. */
+export function parseBytesInto(ev: KmemEvent, buf: Uint8Array, start: number, end: number): number {
+  return parseInto(ev, buf, start, end);
+}
+
+/** Why the last malformed line was malformed. */
+export function bytesReason(): string {
+  return reason;
+}
