@@ -77,19 +77,23 @@ function depth(c: string): number {
   return Math.max(hexDigit(c.charCodeAt(0)), 0);
 }
 
-/** Where `next` (a space, or ` ptr=`) is at or after `s`, or -1. */
+/** Where `next` (a space, or ` ptr=`) is at or after `s`, or -1. Values are short: a loop. */
 function find(line: Uint8Array, s: number, next: string): number {
-  let n = line.indexOf(32, s);
-  if (next === SP) return n;
-  while (n >= 0 && !matches(line, n, next)) n = line.indexOf(32, n + 1);
-  return n;
+  const len = line.length;
+  let n = s;
+  for (;;) {
+    while (n < len && line[n] !== 32) n++;
+    if (n >= len) return -1;
+    if (next === SP || matches(line, n, next)) return n;
+    n++;
+  }
 }
 
 /** Where ` [` next starts at or after `from`, or -1. */
 function nextBracket(line: Uint8Array, from: number): number {
-  let b = line.indexOf(91 /* [ */, from + 1);
-  while (b > 0 && line[b - 1] !== 32) b = line.indexOf(91, b + 1);
-  return b < 0 ? -1 : b - 1;
+  const len = line.length;
+  for (let j = from; j + 1 < len; j++) if (line[j + 1] === 91 && line[j] === 32) return j;
+  return -1;
 }
 
 let lastGfpText = '';
@@ -271,18 +275,17 @@ function sizesAndGfp(ev: KmemEvent, line: Uint8Array, end: number): string | nul
   if (nextAt < 0) return null; // kernels before 5.19: no accounted=
   s = value(line, end, nextAt, K_ACCOUNTED, null);
   if (s < 0) return 'no accounted=';
-  const a = text(line, s, vEnd);
-  if (a === 'true') ev.accounted = true;
-  else if (a !== 'false') return `bad accounted=${a}`;
+  if (vEnd - s === 4 && matches(line, s, 'true')) ev.accounted = true;
+  else if (!(vEnd - s === 5 && matches(line, s, 'false')))
+    return `bad accounted=${text(line, s, vEnd)}`;
   return null;
 }
 
 function pageAndPfn(ev: KmemEvent, line: Uint8Array, end: number, at: number): string | null {
   let s = value(line, end, at, K_PAGE, SP);
   if (s < 0) return 'no page=';
-  const pageText = text(line, s, vEnd);
-  ev.page = pageText === '(null)' ? 0 : hex(line, s, vEnd);
-  if (Number.isNaN(ev.page)) return `bad page=${pageText}`;
+  ev.page = vEnd - s === 6 && matches(line, s, '(null)') ? 0 : hex(line, s, vEnd);
+  if (Number.isNaN(ev.page)) return `bad page=${text(line, s, vEnd)}`;
   s = value(line, end, nextAt, K_PFN, SP);
   if (s < 0) return 'no pfn=';
   ev.pfn = pfnValue(line, s, vEnd);
@@ -449,14 +452,14 @@ function parseInto(ev: KmemEvent, line: Uint8Array, start: number, lineEnd: numb
   // flags (optional) and the timestamp `12.345678:`.
   let p = close + 1;
   while (p < end && line[p]! === 32) p++;
-  let tok = line.indexOf(32, p);
+  let tok = find(line, p, SP);
   if (tok < 0 || tok >= end) return malformed('no timestamp');
   let flags = '';
   if (line[tok - 1]! !== 58 /* : */) {
     flags = intern(line, p, tok);
     p = tok;
     while (p < end && line[p]! === 32) p++;
-    tok = line.indexOf(32, p);
+    tok = find(line, p, SP);
     if (tok < 0 || tok >= end || line[tok - 1]! !== 58) return malformed('no timestamp');
   }
   const timestamp = seconds(line, p, tok - 1);
