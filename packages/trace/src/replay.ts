@@ -11,8 +11,8 @@
  * an error. A pointer handed out again while still live here had a free the trace did not
  * see (kfree_rcu()'s bulk path frees without a kfree event): the old object is freed first.
  *
- * Live objects are kept in typed arrays indexed by a slot number (a Map from the traced
- * pointer to the slot), so the replay allocates no object per event.
+ * Live objects are kept in typed arrays indexed by a slot number (a PtrMap, itself in typed
+ * arrays, from the traced pointer to the slot), so the replay allocates no object per event.
  */
 import { NO_PAGE } from '@mmsim/core';
 import type { Kernel, KmemCache } from '@mmsim/kapi';
@@ -30,6 +30,7 @@ import type {
 } from './api.js';
 import { KMEM_EVENT_KINDS } from './api.js';
 import { forEachEvent, type TraceChunks } from './ftrace.js';
+import { PtrMap } from './ptrmap.js';
 
 interface CacheStat {
   name: string;
@@ -53,7 +54,7 @@ export class Replay {
   private readonly report: ReplayReport;
 
   // Live slab objects: traced ptr → slot; per slot our pointer, bytes asked, bytes given, cache.
-  private readonly objects = new Map<number, number>();
+  private readonly objects = new PtrMap();
   private ours = new Float64Array(1024);
   private req = new Float64Array(1024);
   private given = new Float64Array(1024);
@@ -62,7 +63,7 @@ export class Replay {
   private nextSlot = 0;
 
   // Live pages: traced pfn → our pfn * 64 + order.
-  private readonly pagesLive = new Map<number, number>();
+  private readonly pagesLive = new PtrMap();
 
   private readonly caches: CacheStat[] = [];
   private readonly kmallocClass = new Map<number, number>();
@@ -193,9 +194,10 @@ export class Replay {
 
   /** Record a new live object under the traced pointer. */
   private track(ev: KmemEvent, ours: number, given: number, id: number): void {
-    if (this.objects.has(ev.ptr)) {
+    const old = this.objects.get(ev.ptr);
+    if (old >= 0) {
       // The traced kernel handed this pointer out again: its free was not traced.
-      this.release(this.objects.get(ev.ptr)!, ev);
+      this.release(old, ev);
       this.objects.delete(ev.ptr);
       this.report.implicitFrees++;
     }
@@ -330,7 +332,7 @@ export class Replay {
       return false;
     }
     const slot = this.objects.get(ev.ptr);
-    if (slot === undefined) {
+    if (slot < 0) {
       this.report.unknownFrees++;
       return false;
     }
@@ -351,7 +353,7 @@ export class Replay {
     if (ev.pfn < 0 || ev.page === 0) return false; // the traced allocation failed
     const k = this.k;
     const old = this.pagesLive.get(ev.pfn);
-    if (old !== undefined) {
+    if (old >= 0) {
       this.releasePages(ev.pfn, old, ev);
       this.report.implicitPageFrees++;
     }
@@ -400,7 +402,7 @@ export class Replay {
 
   private pageFree(ev: KmemEvent): boolean {
     const packed = this.pagesLive.get(ev.pfn);
-    if (packed === undefined) {
+    if (packed < 0) {
       this.report.unknownFrees++;
       return false;
     }
@@ -505,9 +507,13 @@ export class Replay {
     );
     r.orders = this.orders.filter((o) => o !== undefined).map((o) => ({ ...o }));
     if (this.opt.freeRemaining) {
-      for (const slot of this.objects.values()) this.release(slot, null);
+      const slots: number[] = [];
+      this.objects.forEach((_, slot) => slots.push(slot));
+      for (const slot of slots) this.release(slot, null);
       this.objects.clear();
-      for (const [traced, packed] of [...this.pagesLive]) this.releasePages(traced, packed, null);
+      const pages: number[] = [];
+      this.pagesLive.forEach((traced, packed) => pages.push(traced, packed));
+      for (let i = 0; i < pages.length; i += 2) this.releasePages(pages[i]!, pages[i + 1]!, null);
       for (const c of this.caches) {
         if (c.handle === null) continue;
         try {
