@@ -508,11 +508,15 @@ export class Replay {
     r.orders = this.orders.filter((o) => o !== undefined).map((o) => ({ ...o }));
     if (this.opt.freeRemaining) {
       const slots: number[] = [];
-      this.objects.forEach((_, slot) => slots.push(slot));
+      this.objects.forEach((_, slot) => {
+        slots.push(slot);
+      });
       for (const slot of slots) this.release(slot, null);
       this.objects.clear();
       const pages: number[] = [];
-      this.pagesLive.forEach((traced, packed) => pages.push(traced, packed));
+      this.pagesLive.forEach((traced, packed) => {
+        pages.push(traced, packed);
+      });
       for (let i = 0; i < pages.length; i += 2) this.releasePages(pages[i]!, pages[i + 1]!, null);
       for (const c of this.caches) {
         if (c.handle === null) continue;

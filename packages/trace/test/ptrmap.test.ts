@@ -22,7 +22,9 @@ describe('PtrMap', () => {
     for (const [k, v] of ref) expect(m.get(k)).toBe(v);
     expect(m.get(2 ** 48 - 1)).toBe(-1);
     const seen = new Map<number, number>();
-    m.forEach((k, v) => seen.set(k, v));
+    m.forEach((k, v) => {
+      seen.set(k, v);
+    });
     expect(seen).toEqual(ref);
     m.clear();
     expect(m.size).toBe(0);
