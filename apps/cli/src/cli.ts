@@ -6,6 +6,7 @@ import { PRESETS } from '@mmsim/numa';
 import { Command, InvalidArgumentError } from 'commander';
 import { bootSummary } from './boot.js';
 import { catProc } from './cat.js';
+import { replayCommand } from './replay.js';
 import { runTour } from './tour.js';
 
 const program = new Command();
@@ -77,6 +78,22 @@ program
       },
     ) => {
       process.stdout.write(catProc(path, opts));
+    },
+  );
+
+program
+  .command('replay <trace>')
+  .description('replay a kernel kmem trace (ftrace text, plain/.gz/.xz) on booted kernels')
+  .option('-m, --machine <preset>', 'machine preset', preset, 'laptop')
+  .option('--slab <list>', 'slab allocators to compare, e.g. slub,slab,slob', 'slub')
+  .option('--json', 'the full reports as JSON')
+  .option('--csv', 'the time series as CSV')
+  .action(
+    async (
+      trace: string,
+      opts: { machine: string; slab: string; json?: boolean; csv?: boolean },
+    ) => {
+      process.stdout.write(await replayCommand(trace, opts));
     },
   );
 

@@ -38,6 +38,40 @@ describe('mmsim cat', () => {
   });
 });
 
+describe('mmsim replay', () => {
+  const TRACE = fileURLToPath(
+    new URL('../../../../shared/traces/linux-6.18-build.kmem.trace.xz', import.meta.url),
+  );
+
+  it('agrees with the real kernel on bytes_alloc for every kmalloc event, and compares the three slab allocators', () => {
+    const r = run('replay', TRACE, '--slab', 'slub,slab,slob');
+    expect(r.status).toBe(0);
+    const rows = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, 25).trim(), l.slice(25).trim().split(/\s+/)]),
+    );
+    expect(rows['']).toEqual(['slub', 'slab', 'slob']);
+    expect(rows.events).toEqual(['192132', '192132', '192132']);
+    expect(rows['kmalloc bytes_alloc agree']).toEqual(['4380/4380', '4179/4380', '833/4380']);
+    expect(rows.errors).toEqual(['0', '0', '0']);
+  });
+
+  it('a missing file or an unknown allocator is one clear line and exit 1', () => {
+    const missing = run('replay', '/no/such/trace');
+    expect([missing.status, missing.stderr]).toEqual([
+      1,
+      "mmsim: cannot read trace '/no/such/trace': ENOENT\n",
+    ]);
+    const bad = run('replay', TRACE, '--slab', 'slub,slib');
+    expect([bad.status, bad.stderr]).toEqual([
+      1,
+      "mmsim: unknown slab allocator 'slib' (slub, slab, slob)\n",
+    ]);
+  });
+});
+
 describe('mmsim tour (the demo)', () => {
   it('walks through zones, buddy lists, an allocation, pcp, NUMA and a failure', () => {
     const out = execFileSync(process.execPath, [CLI], { encoding: 'utf8' });
