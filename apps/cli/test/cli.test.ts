@@ -48,7 +48,7 @@ describe('mmsim replay', () => {
     expect(r.status).toBe(0);
     const rows = Object.fromEntries(
       r.stdout
-        .trim()
+        .trimEnd()
         .split('\n')
         .map((l) => [l.slice(0, 25).trim(), l.slice(25).trim().split(/\s+/)]),
     );
