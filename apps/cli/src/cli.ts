@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { bootSummary } from './boot.js';
 import { catProc } from './cat.js';
 import { replayCommand } from './replay.js';
+import { runScript } from './run.js';
 import { runTour } from './tour.js';
 
 const program = new Command();
@@ -96,6 +97,19 @@ program
       process.stdout.write(await replayCommand(trace, opts));
     },
   );
+
+program
+  .command('run <script>')
+  .description('run an ES module scenario: its default export gets a booted kernel')
+  .option('-m, --machine <preset>', 'machine preset', preset, 'laptop')
+  .option('--cpus <n>', 'override the number of CPUs', positiveInt)
+  .option('--memory <size>', "override the total memory, e.g. '8G'")
+  .option('--slab <allocator>', 'slub, slab or slob', 'slub')
+  .option('--slub-debug <flags>', "the slub_debug= boot parameter, e.g. 'FZPU'")
+  .option('--dmesg', 'print the kernel log afterwards')
+  .action(async (script: string, opts: Parameters<typeof runScript>[1]) => {
+    process.stdout.write(await runScript(script, opts));
+  });
 
 try {
   await program.parseAsync(process.argv);

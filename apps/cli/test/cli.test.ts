@@ -1,4 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -68,6 +71,36 @@ describe('mmsim replay', () => {
     expect([bad.status, bad.stderr]).toEqual([
       1,
       "mmsim: unknown slab allocator 'slib' (slub, slab, slob)\n",
+    ]);
+  });
+});
+
+describe('mmsim run', () => {
+  it('gives a scenario a booted kernel, then the kernel log with --dmesg', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmsim-run-'));
+    const script = join(dir, 'scenario.mjs');
+    writeFileSync(
+      script,
+      [
+        'export default (k) => {',
+        "  const p = k.kmalloc(100, 0xcc0, 'scenario');",
+        '  console.log(`ksize ${k.ksize(p)}`);',
+        '  k.mem.write8(p + 100, 0x41);',
+        '  k.kfree(p);',
+        '};',
+      ].join('\n'),
+    );
+    const r = run('run', script, '--machine', 'tiny', '--slub-debug', 'FZPU', '--dmesg');
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe('ksize 128');
+    expect(r.stdout).toContain('[kmalloc Redzone overwritten]');
+  });
+
+  it('a missing script is one clear line and exit 1', () => {
+    const r = run('run', '/no/such/scenario.mjs');
+    expect([r.status, r.stderr]).toEqual([
+      1,
+      "mmsim: cannot run '/no/such/scenario.mjs': no such file\n",
     ]);
   });
 });
