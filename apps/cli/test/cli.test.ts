@@ -84,7 +84,7 @@ describe('mmsim run', () => {
       [
         'export default (k) => {',
         "  const p = k.kmalloc(100, 0xcc0, 'scenario');",
-        '  console.log(`ksize ${k.ksize(p)}`);',
+        "  console.log('ksize ' + k.ksize(p));",
         '  k.mem.write8(p + 100, 0x41);',
         '  k.kfree(p);',
         '};',
