@@ -150,6 +150,8 @@ export class SetAssocTlb implements Tlb {
   private readonly ways0: number;
   private readonly setMask0: number;
   private readonly inv0: number;
+  /** The page size of array 0's single size (when single0). */
+  private readonly pow0: number;
   private readonly policy0: ReplacementPolicy;
   /**
    * Way predictors, one table per (array, page size) k at hint[hintBase[k] ..]: the slot that
@@ -234,6 +236,7 @@ export class SetAssocTlb implements Tlb {
     this.ways0 = g0.ways;
     this.setMask0 = g0.sets - 1;
     this.inv0 = INV_POW2[g0.shifts[0]!]!;
+    this.pow0 = POW2[g0.shifts[0]!]!;
     this.policy0 = this.policies[0]!;
     const nk = shiftList.length;
     this.hintBase = new Int32Array(nk);
@@ -310,7 +313,12 @@ export class SetAssocTlb implements Tlb {
       if (tag[guess] === vpn && (this.asid[guess] === asid || this.global[guess] !== 0)) {
         this.stats.hits++;
         this.policy0.touch(set, guess - first);
-        i = guess;
+        // The predicted hit: the page size is array 0's, the page base vpn * size.
+        if ((this.flags[guess]! & need) !== need) {
+          this.lastSlot = guess;
+          return -2;
+        }
+        return this.pa[guess]! + (va - vpn * this.pow0);
       } else {
         i = this.lookup(va, asid);
         if (i < 0) return -1;
