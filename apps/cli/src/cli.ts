@@ -8,9 +8,16 @@ import { bootSummary } from './boot.js';
 import { catProc } from './cat.js';
 import { replayCommand } from './replay.js';
 import { runScript } from './run.js';
+import { runSlabtop } from './slabtop.js';
 import { runTour } from './tour.js';
 
 const program = new Command();
+
+// `mmsim … | head`: a closed pipe ends the output, not the process with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -110,6 +117,31 @@ program
   .action(async (script: string, opts: Parameters<typeof runScript>[1]) => {
     process.stdout.write(await runScript(script, opts));
   });
+
+program
+  .command('slabtop')
+  .description('procps slabtop as a live screen while a workload runs (q quits)')
+  .option('-m, --machine <preset>', 'machine preset', preset, 'laptop')
+  .option('--slab <allocator>', 'slub or slab', 'slub')
+  .option('-s, --sort <key>', 'sort key as in slabtop: o a s c l v n b p u', 'o')
+  .option('-d, --delay <ms>', 'time between frames', positiveInt, 1000)
+  .option('-n, --iterations <n>', 'stop after n frames', positiveInt)
+  .option('--seed <n>', 'the workload seed', positiveInt, 1)
+  .action(
+    async (opts: {
+      machine: string;
+      slab: string;
+      sort: string;
+      delay: number;
+      iterations?: number;
+      seed: number;
+    }) => {
+      if (!'oasclvnbpu'.includes(opts.sort) || opts.sort.length !== 1) {
+        throw new Error(`unknown sort key '${opts.sort}' (one of o a s c l v n b p u)`);
+      }
+      await runSlabtop(opts);
+    },
+  );
 
 try {
   await program.parseAsync(process.argv);

@@ -105,6 +105,28 @@ describe('mmsim run', () => {
   });
 });
 
+describe('mmsim slabtop', () => {
+  it('without a terminal prints one slabtop screen per frame, sorted as asked', () => {
+    const r = run('slabtop', '--machine', 'tiny', '-n', '2', '-d', '10', '-s', 'c');
+    expect(r.status).toBe(0);
+    const frames = r.stdout.split(' Active / Total Objects (% used)    : ');
+    expect(frames).toHaveLength(3);
+    expect(r.stdout).toContain('  OBJS ACTIVE  USE OBJ SIZE  SLABS OBJ/SLAB CACHE SIZE NAME');
+    // -s c: the first row holds the most memory.
+    const rows = frames[1]!.split('\n').filter((l) => /^ +\d+ +\d+ +\d+%/.test(l));
+    const sizes = rows.map((l) => Number(l.trim().split(/ +/)[6]!.replace('K', '')));
+    expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
+  });
+
+  it('an unknown sort key is one clear line and exit 1', () => {
+    const r = run('slabtop', '-s', 'z');
+    expect([r.status, r.stderr]).toEqual([
+      1,
+      "mmsim: unknown sort key 'z' (one of o a s c l v n b p u)\n",
+    ]);
+  });
+});
+
 describe('mmsim tour (the demo)', () => {
   it('walks through zones, buddy lists, an allocation, pcp, NUMA and a failure', () => {
     const out = execFileSync(process.execPath, [CLI], { encoding: 'utf8' });
