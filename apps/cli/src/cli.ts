@@ -6,6 +6,7 @@ import { PRESETS } from '@mmsim/numa';
 import { Command, InvalidArgumentError } from 'commander';
 import { bootSummary } from './boot.js';
 import { catProc } from './cat.js';
+import { runRepl } from './repl.js';
 import { replayCommand } from './replay.js';
 import { runScript } from './run.js';
 import { runSlabtop } from './slabtop.js';
@@ -142,6 +143,18 @@ program
       await runSlabtop(opts);
     },
   );
+
+program
+  .command('repl')
+  .description(
+    'an interactive prompt on a booted kernel: kmalloc 100 GFP_KERNEL, kfree $1, cat /proc/slabinfo, …',
+  )
+  .option('-m, --machine <preset>', 'machine preset', preset, 'laptop')
+  .option('--slab <allocator>', 'slub, slab or slob', 'slub')
+  .option('--slub-debug <flags>', "the slub_debug= boot parameter, e.g. 'FZPU'")
+  .action(async (opts: { machine: string; slab?: string; slubDebug?: string }) => {
+    await runRepl(opts);
+  });
 
 try {
   await program.parseAsync(process.argv);

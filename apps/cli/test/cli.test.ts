@@ -127,6 +127,32 @@ describe('mmsim slabtop', () => {
   });
 });
 
+describe('mmsim repl', () => {
+  it('evaluates kernel calls line by line, numbering results, and carries on after an Oops', () => {
+    const input = [
+      'kmalloc 100 GFP_KERNEL',
+      'ksize $1',
+      'kfree $1',
+      'vmalloc 8192',
+      'read8 $2 8192',
+      'bogus',
+      'cat /proc/buddyinfo',
+      'quit',
+    ].join('\n');
+    const r = spawnSync(process.execPath, [CLI, 'repl', '--machine', 'tiny'], {
+      input,
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(0);
+    const out = r.stdout.split('\n');
+    expect(out[0]).toMatch(/^\$1 = 0xffff888\w+$/);
+    expect(out.slice(1, 4)).toEqual(['128', 'ok', '$2 = 0xffffc90000000000']);
+    expect(out[4]).toBe('BUG: unable to handle page fault for address: ffffc90000002000');
+    expect(out[5]).toBe("unknown command 'bogus' (try: help)");
+    expect(out[6]).toMatch(/^Node 0, zone {6}DMA /);
+  });
+});
+
 describe('mmsim tour (the demo)', () => {
   it('walks through zones, buddy lists, an allocation, pcp, NUMA and a failure', () => {
     const out = execFileSync(process.execPath, [CLI], { encoding: 'utf8' });
