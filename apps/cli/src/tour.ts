@@ -243,7 +243,33 @@ export function runTour(out: (line: string) => void, options: TourOptions): void
   for (const r of k.klog.records(gseq).slice(0, 4)) out(`   ${r.text}`);
   k.vfree(v);
 
-  section('12. What it all cost (/proc/meminfo)');
+  section('12. The TLB: translations cached per CPU');
+  const buf2 = k.vzalloc(64 * PAGE_SIZE, 'tour_tlb_demo');
+  const mmu = k.mmu;
+  mmu.resetStats();
+  const h = mmu.tlb as unknown as {
+    levelStats?: () => Record<string, { hits: number; misses: number } | null>;
+  };
+  const start = h.levelStats?.() ?? {};
+  for (let pass = 0; pass < 2; pass++) {
+    for (let i = 0; i < 64; i++) k.mem.read8(buf2 + i * PAGE_SIZE);
+  }
+  note("Two passes over 64 vmalloc pages (one read per page) through CPU 0's MMU:");
+  note(`page walks: ${mmu.stats.walks} (the first pass misses every page; the second hits a TLB)`);
+  const end = h.levelStats?.() ?? {};
+  const names: Record<string, string> = { l1d: 'L1 dTLB', l2: 'L2 STLB' };
+  for (const [level, name] of Object.entries(names)) {
+    const a = end[level];
+    const b = start[level];
+    if (!a || !b) continue;
+    note(`${name}: hits ${a.hits - b.hits}, misses ${a.misses - b.misses}`);
+  }
+  k.vfree(buf2);
+  note(
+    "vfree() clears the PTEs and flushes every CPU's TLB for the range (flush_tlb_kernel_range).",
+  );
+
+  section('13. What it all cost (/proc/meminfo)');
   const st = k.stats();
   for (const [name, kb] of [
     ['MemTotal', st.memTotalKb],
@@ -255,7 +281,7 @@ export function runTour(out: (line: string) => void, options: TourOptions): void
     out(`   ${`${name}:`.padEnd(16)}${String(kb).padStart(8)} kB`);
   }
 
-  section('13. slabtop: the caches by size');
+  section('14. slabtop: the caches by size');
   note('procps slabtop -o -s c (the caches that hold the most memory first), top rows:');
   for (const l of slabtop(k, { sort: 'c', rows: 8 }).split('\n')) out(`   ${l}`);
   const problems2 = [...k.slab.verify(), ...k.pages.verify()];

@@ -184,6 +184,10 @@ describe('mmsim tour (the demo)', () => {
     expect(out).toContain('BUG: unable to handle page fault for address: ffffc90000010000');
     expect(out).toContain('The allocators check their structures: consistent.');
     expect(out).toContain('OBJS ACTIVE  USE OBJ SIZE  SLABS OBJ/SLAB CACHE SIZE NAME');
+    expect(out).toContain(
+      'page walks: 64 (the first pass misses every page; the second hits a TLB)',
+    );
+    expect(out).toContain('L1 dTLB: hits 64, misses 64');
   });
 
   it('tours any preset', () => {
