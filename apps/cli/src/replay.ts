@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { type BootConfig, boot } from '@mmsim/kapi';
 import { openTraceStream, type ReplayReport, replayTrace, samplesToCsv } from '@mmsim/trace';
+import cliProgress from 'cli-progress';
 
 export interface ReplayOptions {
   machine: string;
@@ -34,8 +35,23 @@ export async function replayCommand(file: string, opts: ReplayOptions): Promise<
   for (const slab of slabs) {
     const config: BootConfig = { machine: opts.machine as 'laptop', slab: slab as 'slub' };
     const k = boot(config);
-    process.stderr.write(`mmsim: replaying ${file} on ${slab}…\n`);
-    const { report, stats } = await replayTrace(k, openTraceStream(bytes), { freeRemaining: true });
+    // A progress bar on a terminal (over the file's bytes); a plain line otherwise.
+    const bar = process.stderr.isTTY
+      ? new cliProgress.SingleBar(
+          {
+            format: `${slab.padEnd(4)} [{bar}] {percentage}% | {value}/{total} KiB`,
+            hideCursor: true,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
+    if (bar) bar.start(Math.ceil(bytes.length / 1024), 0);
+    else process.stderr.write(`mmsim: replaying ${file} on ${slab}…\n`);
+    const stream = openTraceStream(bytes, {
+      onProgress: (done) => bar?.update(Math.ceil(done / 1024)),
+    });
+    const { report, stats } = await replayTrace(k, stream, { freeRemaining: true });
+    bar?.stop();
     reports.push({ slab, report, malformed: stats.malformed });
   }
   if (opts.json)

@@ -15,6 +15,7 @@ export { Replay, replay, replayTrace, samplesToCsv } from './replay.js';
 export { type RepReplayOptions, replayRep } from './replay-rep.js';
 export {
   detectCompression,
+  type OpenTraceOptions,
   openTraceStream,
   readTraceText,
   type TraceCompression,

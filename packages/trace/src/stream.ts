@@ -16,8 +16,18 @@ export function detectCompression(bytes: Uint8Array): TraceCompression {
   return 'none';
 }
 
+/** Options of openTraceStream(). */
+export interface OpenTraceOptions {
+  /** Called as the file's (compressed) bytes are consumed: for a progress bar. */
+  onProgress?: (consumedBytes: number, totalBytes: number) => void;
+}
+
 /** A stream that hands out `bytes` in chunks of `chunkSize`. */
-function bytesStream(bytes: Uint8Array, chunkSize = 1 << 20): ReadableStream<Uint8Array> {
+function bytesStream(
+  bytes: Uint8Array,
+  onProgress?: OpenTraceOptions['onProgress'],
+  chunkSize = 1 << 20,
+): ReadableStream<Uint8Array> {
   let at = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -28,6 +38,7 @@ function bytesStream(bytes: Uint8Array, chunkSize = 1 << 20): ReadableStream<Uin
       const end = Math.min(bytes.length, at + chunkSize);
       controller.enqueue(bytes.subarray(at, end));
       at = end;
+      onProgress?.(at, bytes.length);
     },
   });
 }
@@ -36,12 +47,15 @@ function bytesStream(bytes: Uint8Array, chunkSize = 1 << 20): ReadableStream<Uin
  * The decompressed bytes of a trace file: feed the result to parseTrace() or
  * parseTraceBatches().
  */
-export function openTraceStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+export function openTraceStream(
+  bytes: Uint8Array,
+  options: OpenTraceOptions = {},
+): ReadableStream<Uint8Array> {
   if (!(bytes instanceof Uint8Array)) {
     throw new TypeError('openTraceStream(bytes): bytes must be a Uint8Array');
   }
   const kind = detectCompression(bytes);
-  const raw = bytesStream(bytes);
+  const raw = bytesStream(bytes, options.onProgress, kind === 'none' ? 1 << 20 : 1 << 16);
   if (kind === 'xz') return new xz.XzReadableStream(raw);
   if (kind === 'gzip') {
     const gunzip = new DecompressionStream('gzip') as unknown as TransformStream<
