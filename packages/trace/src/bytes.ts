@@ -57,9 +57,10 @@ function intern(line: Uint8Array, s: number, e: number): string {
 }
 
 /** Whether `key` is at `at`: its first two characters and its last (as in ftrace.ts). */
-function has(line: Uint8Array, at: number, key: string): boolean {
+function has(line: Uint8Array, at: number, key: string, end: number): boolean {
   const n = key.length - 1;
   return (
+    at + n < end &&
     line[at] === key.charCodeAt(0) &&
     line[at + 1] === key.charCodeAt(1) &&
     line[at + n] === key.charCodeAt(n)
@@ -207,7 +208,7 @@ function value(
   key: string,
   next: string | null,
 ): number {
-  if (at < 0 || !has(line, at, key)) return -1;
+  if (at < 0 || !has(line, at, key, end)) return -1;
   const s = at + key.length;
   if (next === null) {
     vEnd = end;
@@ -312,7 +313,7 @@ function fields(ev: KmemEvent, line: Uint8Array, end: number, at: number): strin
       r = callSiteAndPtr(ev, line, end, at);
       if (r !== null) return r;
       // 6.x prints name= after ptr=; kernels before 6.1 have no name= here.
-      if (nextAt >= 0 && has(line, nextAt, K_NAME)) {
+      if (nextAt >= 0 && has(line, nextAt, K_NAME, end)) {
         s = value(line, end, nextAt, K_NAME, SP);
         ev.name = intern(line, s, vEnd);
       }
@@ -349,8 +350,8 @@ function fields(ev: KmemEvent, line: Uint8Array, end: number, at: number): strin
   }
 }
 
-/** The kmem event named at `p` (followed by `:`), or null. */
-function kindAt(line: Uint8Array, p: number): KmemEventKind | null {
+/** The kmem event named at `p` (followed by `:` before `end`), or null. */
+function kindAt(line: Uint8Array, p: number, end: number): KmemEventKind | null {
   // One or two characters pick the candidate; then its whole name is checked once.
   let kind: KmemEventKind;
   const c = line[p]!;
@@ -362,10 +363,12 @@ function kindAt(line: Uint8Array, p: number): KmemEventKind | null {
   } else if (c === 109 /* m */) {
     kind = line[p + 8]! === 97 ? 'mm_page_alloc' : 'mm_page_free';
   } else return null;
-  if (!matches(line, p, kind)) return null;
   const e = p + kind.length;
+  // The name and its colon lie inside the line: bytes past `end` belong to another line.
+  if (e >= end || !matches(line, p, kind)) return null;
   if (line[e]! === 58 /* : */) return kind;
   // The pre-6.1 node-aware events.
+  if (e + 6 > end) return null;
   if (kind === 'kmalloc' && matches(line, e, '_node:')) return 'kmalloc_node';
   if (kind === 'kmem_cache_alloc' && matches(line, e, '_node:')) return 'kmem_cache_alloc_node';
   return null;
@@ -467,7 +470,7 @@ function parseInto(ev: KmemEvent, line: Uint8Array, start: number, lineEnd: numb
 
   // event: fields
   p = tok + 1;
-  const kind = kindAt(line, p);
+  const kind = kindAt(line, p, end);
   if (kind === null) {
     const colon = line.indexOf(58, p);
     return colon < 0 || colon >= end || colon === p ? malformed('no event name') : OTHER;
