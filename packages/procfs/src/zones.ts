@@ -19,7 +19,7 @@ import {
 } from '@mmsim/core';
 import type { Kernel } from '@mmsim/kapi';
 import type { ZoneSpan } from '@mmsim/numa';
-import type { ZoneSnapshot } from '@mmsim/page-alloc';
+import { type ZoneSnapshot, zoneSnapshotBase } from '@mmsim/page-alloc';
 import { padLeft, padNum, padRight } from './format.js';
 import { nodeStats } from './stats.js';
 
@@ -44,19 +44,19 @@ export const isPopulated = (z: ZoneSpan): boolean => z.presentPages > 0;
 export function zoneView(k: Kernel, z: ZoneSpan): ZoneSnapshot {
   const p = k.pages as Partial<ZoneReporter>;
   if (typeof p.zoneSnapshot === 'function') return (p as ZoneReporter).zoneSnapshot(z.nid, z.type);
+  const populated = z.presentPages > 0;
   const nrFree = Array.from({ length: NR_PAGE_ORDERS }, (_, o) =>
-    z.presentPages > 0 ? k.pages.nrFreeBlocks(z.nid, z.type, o) : 0,
+    populated ? k.pages.nrFreeBlocks(z.nid, z.type, o) : 0,
   );
-  const managed = z.presentPages > 0 ? k.pages.managedPages(z.nid, z.type) : 0;
   return {
-    nid: z.nid,
-    zoneType: z.type,
-    name: z.name,
-    startPfn: z.startPfn,
-    spanned: z.spannedPages,
-    present: z.presentPages,
-    managed,
-    free: z.presentPages > 0 ? k.pages.nrFreePages(z.nid, z.type) : 0,
+    ...zoneSnapshotBase(k.env, z.nid, z.type, {
+      managed: populated ? k.pages.managedPages(z.nid, z.type) : 0,
+      free: populated ? k.pages.nrFreePages(z.nid, z.type) : 0,
+      nrFree,
+      nrFreeByType: Array.from({ length: MIGRATE_TYPES }, () =>
+        new Array<number>(NR_PAGE_ORDERS).fill(0),
+      ),
+    }),
     boost: 0,
     min: 0,
     low: 0,
@@ -66,13 +66,6 @@ export function zoneView(k: Kernel, z: ZoneSpan): ZoneSnapshot {
     freePcp: 0,
     localPcp: 0,
     lowmemReserve: new Array<number>(MAX_NR_ZONES).fill(0),
-    nrFree,
-    nrFreeByType: Array.from({ length: MIGRATE_TYPES }, () =>
-      new Array<number>(NR_PAGE_ORDERS).fill(0),
-    ),
-    pageblocksByType: new Array<number>(MIGRATE_TYPES).fill(0),
-    nrFreePagesBlocks: nrFree.reduce((n, c, o) => (o >= PAGEBLOCK_ORDER ? n + c * (1 << o) : n), 0),
-    statThreshold: 0,
   };
 }
 
