@@ -1,6 +1,7 @@
 export * from './addr.js';
 export * from './api.js';
 export * from './clock.js';
+export * from './conformance.js';
 export * from './context.js';
 export * from './errors.js';
 export * from './format.js';

@@ -32,6 +32,8 @@ import {
   __GFP_RECLAIMABLE,
   __GFP_THISNODE,
   __GFP_ZERO,
+  type ConformanceCase,
+  ConformanceChecks,
   CUT_HERE,
   GFP_ATOMIC,
   GFP_DMA,
@@ -52,6 +54,8 @@ import {
   PG_head,
   PG_reserved,
   Prng,
+  registerConformance,
+  type TestRegistrar,
   TICK_NSEC,
   ZONE_DMA,
   ZONE_DMA32,
@@ -61,23 +65,13 @@ import type { MachineSpec, PresetName } from '@mmsim/numa';
 import type { CheckablePageAllocator, PageAllocatorEnv } from './api.js';
 import { createPageAllocatorEnv } from './env.js';
 
-/** One check of the suite: `run()` throws an Error on the first violation. */
-export interface ConformanceCase {
-  name: string;
-  run(): void;
-}
-
 /** Options of pageAllocatorConformance(). */
 export interface ConformanceOptions {
   /** A label put in front of every failure message. @defaultValue the allocator's `name` */
   name?: string;
 }
 
-/** The describe/it pair of a test framework. */
-export interface TestRegistrar {
-  describe: (name: string, fn: () => void) => unknown;
-  it: (name: string, fn: () => void) => unknown;
-}
+export type { ConformanceCase, TestRegistrar };
 
 type Factory = (env: PageAllocatorEnv) => CheckablePageAllocator;
 type MachineChoice = MachineSpec | PresetName;
@@ -120,7 +114,7 @@ function hex5(pfn: Pfn): string {
 }
 
 /** The state a case works on: the environment, the allocator and a failure label. */
-class Harness {
+class Harness extends ConformanceChecks {
   readonly env: PageAllocatorEnv;
   readonly a: CheckablePageAllocator;
   /** Allocation ids per frame (0 = not allocated by this case). */
@@ -129,24 +123,11 @@ class Harness {
   /** Live blocks: pfn → order. */
   readonly live = new Map<Pfn, number>();
 
-  constructor(
-    readonly label: string,
-    factory: Factory,
-    machine: MachineChoice,
-  ) {
+  constructor(label: string, factory: Factory, machine: MachineChoice) {
+    super(label);
     this.env = createPageAllocatorEnv(machine);
     this.a = factory(this.env);
     this.owner = new Int32Array(this.env.machine.maxPfn);
-  }
-
-  fail(message: string): never {
-    throw new Error(`[${this.label}] ${message}`);
-  }
-  eq(actual: unknown, expected: unknown, what: string): void {
-    if (actual !== expected) this.fail(`${what}: expected ${fmt(expected)}, got ${fmt(actual)}`);
-  }
-  ok(cond: boolean, what: string): void {
-    if (!cond) this.fail(what);
   }
 
   /** verify() must find nothing. */
@@ -157,19 +138,6 @@ class Harness {
         `verify() ${when} reports ${problems.length} problem(s): ${problems.slice(0, 5).join('; ')}`,
       );
     }
-  }
-
-  /** fn must throw an instance of `type`; returns it. */
-  throws<T extends Error>(fn: () => unknown, type: new (...args: never[]) => T, what: string): T {
-    try {
-      fn();
-    } catch (e) {
-      if (e instanceof type) return e;
-      this.fail(
-        `${what}: expected a ${type.name}, got ${e instanceof Error ? `${e.name}: ${e.message}` : fmt(e)}`,
-      );
-    }
-    return this.fail(`${what}: expected a ${type.name}, nothing was thrown`);
   }
 
   /** The populated zones as [nid, type]. */
@@ -1002,7 +970,5 @@ export function runPageAllocatorConformance(
 ): void {
   const name = registrar.name ?? factory(createPageAllocatorEnv('tiny')).name;
   const cases = pageAllocatorConformance(factory, { name });
-  registrar.describe(`PageAllocator conformance: ${name}`, () => {
-    for (const c of cases) registrar.it(c.name, () => c.run());
-  });
+  registerConformance(`PageAllocator conformance: ${name}`, cases, registrar);
 }

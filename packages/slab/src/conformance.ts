@@ -32,6 +32,8 @@ import {
   __GFP_BITS_MASK,
   __GFP_NOWARN,
   __GFP_ZERO,
+  type ConformanceCase,
+  ConformanceChecks,
   GFP_KERNEL,
   KernelPanic,
   type KmemCache,
@@ -43,6 +45,7 @@ import {
   PGTY_buddy,
   PGTY_slab,
   pfnToVirt,
+  registerConformance,
   SLAB_CACHE_DMA,
   SLAB_CACHE_DMA32,
   SLAB_FLAGS_MASK,
@@ -52,6 +55,7 @@ import {
   SLAB_RECLAIM_ACCOUNT,
   type SlabAllocator,
   type SlabEnv,
+  type TestRegistrar,
   type VirtAddr,
   virtToPfn,
   virtToPhys,
@@ -61,17 +65,7 @@ import {
   ZONE_NAMES,
 } from '@mmsim/core';
 
-/** One check of the suite: `run()` throws an Error on the first violation. */
-export interface ConformanceCase {
-  name: string;
-  run(): void;
-}
-
-/** The describe/it pair of a test framework. */
-export interface TestRegistrar {
-  describe: (name: string, fn: () => void) => unknown;
-  it: (name: string, fn: () => void) => unknown;
-}
+export type { ConformanceCase, TestRegistrar };
 
 /** A machine the suite asks `makeEnv` for; structurally a @mmsim/numa MachineSpec. */
 export interface ConformanceMachine {
@@ -123,7 +117,7 @@ interface Held {
 }
 
 /** The state a case works on: the environment, the allocator and a failure label. */
-class Harness {
+class Harness extends ConformanceChecks {
   readonly env: SlabEnv;
   readonly a: SlabAllocator;
   /** Free pages right after the allocator was built (pcp lists drained). */
@@ -132,11 +126,12 @@ class Harness {
   private readonly held: Held[] = [];
 
   constructor(
-    readonly label: string,
+    label: string,
     factory: Factory,
     makeEnv: (machine?: ConformanceMachine) => SlabEnv,
     machine?: ConformanceMachine,
   ) {
+    super(label);
     this.env = makeEnv(machine);
     this.a = factory(this.env);
     this.baseline = this.freePages();
@@ -146,14 +141,8 @@ class Harness {
     return this.a.name === 'slob';
   }
 
-  fail(message: string): never {
-    throw new Error(`[${this.label}] ${message}`);
-  }
-  eq(actual: unknown, expected: unknown, what: string): void {
-    if (actual !== expected) this.fail(`${what}: expected ${fmt(expected)}, got ${fmt(actual)}`);
-  }
-  ok(cond: boolean, what: string): void {
-    if (!cond) this.fail(what);
+  protected override format(v: unknown): string {
+    return fmt(v);
   }
 
   /** verify() must find nothing. */
@@ -166,19 +155,6 @@ class Harness {
         `verify() ${when} reports ${problems.length} problem(s): ${problems.slice(0, 5).join('; ')}`,
       );
     }
-  }
-
-  /** fn must throw an instance of `type`; returns it. */
-  throws<T extends Error>(fn: () => unknown, type: new (...args: never[]) => T, what: string): T {
-    try {
-      fn();
-    } catch (e) {
-      if (e instanceof type) return e;
-      this.fail(
-        `${what}: expected a ${type.name}, got ${e instanceof Error ? `${e.name}: ${e.message}` : fmt(e)}`,
-      );
-    }
-    return this.fail(`${what}: expected a ${type.name}, nothing was thrown`);
   }
 
   /** Free pages of the machine after drain(). */
@@ -1206,7 +1182,5 @@ export function runSlabAllocatorConformance(
 ): void {
   const name = options.name ?? factory(options.makeEnv()).name;
   const cases = slabAllocatorConformance(factory, { ...options, name });
-  registrar.describe(`SlabAllocator conformance: ${name}`, () => {
-    for (const c of cases) registrar.it(c.name, () => c.run());
-  });
+  registerConformance(`SlabAllocator conformance: ${name}`, cases, registrar);
 }
