@@ -22,38 +22,67 @@ function text(line: Uint8Array, s: number, e: number): string {
 // ---- interned strings ----------------------------------------------------------------------
 
 const INTERN_SIZE = 1 << 15;
-const internKeys: (Uint8Array | undefined)[] = new Array(INTERN_SIZE).fill(undefined);
-const internValues: string[] = new Array(INTERN_SIZE).fill('');
+/** Per slot: the key's bytes (at keyAt in `arena`, keyLen long; -1 for an empty slot), hash, string. */
+let arena = new Uint8Array(1 << 16);
+let arenaUsed = 0;
+const keyAt = new Int32Array(INTERN_SIZE);
+const keyLen = new Int32Array(INTERN_SIZE).fill(-1);
 const internHashes = new Int32Array(INTERN_SIZE);
+const internValues: string[] = new Array(INTERN_SIZE).fill('');
 let internCount = 0;
 
-/** line[s, e) as a string: the one string kept for these bytes when there is one. */
-function intern(line: Uint8Array, s: number, e: number): string {
-  let h = 0x811c9dc5 | 0;
-  for (let i = s; i < e; i++) h = Math.imul(h ^ line[i]!, 0x01000193);
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
+/** The FNV-1a hash of line[s, e): the one intern() and the fast path (fastEvent) compute. */
+function hashOf(line: Uint8Array, s: number, e: number): number {
+  let h = FNV_OFFSET;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ line[i]!, FNV_PRIME);
+  return h;
+}
+
+/**
+ * The slot of the string for line[s, e), whose hash is `h`: found, or made (its string
+ * decoded once) — or -1 when the table holds no more (the caller decodes the bytes).
+ */
+function internSlot(line: Uint8Array, s: number, e: number, h: number): number {
   const len = e - s;
   let slot = h & (INTERN_SIZE - 1);
   for (let probe = 0; probe < 8; probe++) {
-    const key = internKeys[slot];
-    if (key === undefined) {
-      const str = text(line, s, e);
+    const kl = keyLen[slot]!;
+    if (kl < 0) {
       // Keep at most half the table: a trace with more distinct strings decodes the rest.
-      if (internCount < INTERN_SIZE / 2) {
-        internKeys[slot] = line.slice(s, e);
-        internValues[slot] = str;
-        internHashes[slot] = h;
-        internCount++;
+      if (internCount >= INTERN_SIZE / 2) return -1;
+      if (arenaUsed + len > arena.length) {
+        const grown = new Uint8Array(Math.max(arena.length * 2, arenaUsed + len));
+        grown.set(arena);
+        arena = grown;
       }
-      return str;
+      arena.set(line.subarray(s, e), arenaUsed);
+      keyAt[slot] = arenaUsed;
+      keyLen[slot] = len;
+      arenaUsed += len;
+      internHashes[slot] = h;
+      internValues[slot] = text(line, s, e);
+      internCount++;
+      return slot;
     }
-    if (internHashes[slot] === h && key.length === len) {
-      let i = 0;
-      while (i < len && key[i] === line[s + i]) i++;
-      if (i === len) return internValues[slot]!;
+    if (internHashes[slot] === h && kl === len) {
+      const a = arena;
+      const d = keyAt[slot]! - s;
+      let i = s;
+      while (i < e && a[i + d] === line[i]) i++;
+      if (i === e) return slot;
     }
     slot = (slot + 1) & (INTERN_SIZE - 1);
   }
-  return text(line, s, e);
+  return -1;
+}
+
+/** line[s, e) as a string: the one string kept for these bytes when there is one. */
+function intern(line: Uint8Array, s: number, e: number): string {
+  const slot = internSlot(line, s, e, hashOf(line, s, e));
+  return slot >= 0 ? internValues[slot]! : text(line, s, e);
 }
 
 /** Whether `key` is at `at`: its first two characters and its last (as in ftrace.ts). */
@@ -523,4 +552,364 @@ export function parseBytesInto(ev: KmemEvent, buf: Uint8Array, start: number, en
 /** Why the last malformed line was malformed. */
 export function bytesReason(): string {
   return reason;
+}
+
+// ---- the fast path --------------------------------------------------------------------------
+
+/** Per intern slot, what a flags column means (flagsReady 1 once computed). */
+const flagsReady = new Uint8Array(INTERN_SIZE);
+const slotIrqsOff: string[] = new Array(INTERN_SIZE).fill('.');
+const slotNeedResched: string[] = new Array(INTERN_SIZE).fill('.');
+const slotHardSoft: string[] = new Array(INTERN_SIZE).fill('.');
+const slotPreempt = new Int32Array(INTERN_SIZE);
+const slotMigrate = new Int32Array(INTERN_SIZE);
+/** Per intern slot, gfpValue() of a gfp text (gfpReady 1 once computed). */
+const gfpReady = new Uint8Array(INTERN_SIZE);
+const slotGfp = new Float64Array(INTERN_SIZE);
+
+function flagsOf(slot: number): void {
+  const flags = internValues[slot]!;
+  slotIrqsOff[slot] = flags.length > 0 ? flags[0]! : '.';
+  slotNeedResched[slot] = flags.length > 1 ? flags[1]! : '.';
+  slotHardSoft[slot] = flags.length > 2 ? flags[2]! : '.';
+  slotPreempt[slot] = flags.length > 3 ? depth(flags[3]!) : 0;
+  slotMigrate[slot] = flags.length > 4 ? depth(flags[4]!) : 0;
+  flagsReady[slot] = 1;
+}
+
+function gfpOf(slot: number): number {
+  if (gfpReady[slot] === 0) {
+    slotGfp[slot] = gfpValue(internValues[slot]!);
+    gfpReady[slot] = 1;
+  }
+  return slotGfp[slot]!;
+}
+
+/** Hex digit values for every byte; -1 for anything else. */
+const HEX256 = new Int8Array(256).fill(-1);
+HEX256.set(HEX);
+
+const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
+const F_CALL_SITE = ascii('call_site=');
+const F_PTR = ascii(' ptr=');
+const F_NAME = ascii('name=');
+const F_BYTES_REQ = ascii('bytes_req=');
+const F_BYTES_ALLOC = ascii('bytes_alloc=');
+const F_GFP = ascii('gfp_flags=');
+const F_NODE = ascii('node=');
+const F_ACCOUNTED = ascii('accounted=');
+const F_PAGE = ascii('page=');
+const F_PFN = ascii('pfn=0x');
+const F_ORDER = ascii('order=');
+const F_MIGRATETYPE = ascii('migratetype=');
+const E_KMALLOC = ascii('kmalloc: ');
+const E_KFREE = ascii('kfree: ');
+const E_CACHE_ALLOC = ascii('kmem_cache_alloc: ');
+const E_CACHE_FREE = ascii('kmem_cache_free: ');
+const E_PAGE_ALLOC = ascii('mm_page_alloc: ');
+const E_PAGE_FREE = ascii('mm_page_free: ');
+
+/** Whether `word` is at `at`, compared byte by byte from its start (so never past a newline). */
+function at(line: Uint8Array, p: number, word: Uint8Array): boolean {
+  for (let i = 0; i < word.length; i++) if (line[p + i] !== word[i]) return false;
+  return true;
+}
+
+/** Where the value being read ends (set by the readers below), and the value read. */
+let fEnd = 0;
+let fNum = 0;
+
+/** A decimal number (with an optional `-`) at p: its value in fNum, its end in fEnd; false if none. */
+function decAt(line: Uint8Array, p: number): boolean {
+  let neg = false;
+  let c = line[p]!;
+  if (c === 45) {
+    neg = true;
+    c = line[++p]!;
+  }
+  const s = p;
+  let v = 0;
+  for (;;) {
+    const d = c - 48;
+    if (!(d >= 0 && d <= 9)) break;
+    v = v * 10 + d;
+    c = line[++p]!;
+  }
+  fEnd = p;
+  fNum = neg ? -v : v;
+  return p > s;
+}
+
+/** A hex number at p (no 0x): its low 48 bits in fNum (as hex() reads them), its end in fEnd. */
+function hexAt(line: Uint8Array, p: number): boolean {
+  const s = p;
+  let hi = 0;
+  let lo = 0;
+  for (;;) {
+    const d = HEX256[line[p]!]!;
+    if (!(d >= 0)) break;
+    hi = ((hi << 4) | (lo >>> 20)) & 0xffffff;
+    lo = ((lo << 4) | d) & 0xffffff;
+    p++;
+  }
+  fEnd = p;
+  fNum = hi * 16777216 + lo;
+  return p > s;
+}
+
+/** The hash of the bytes from p up to the first byte ≤ 32 (a space, the newline): ends at fEnd. */
+function tokenAt(line: Uint8Array, p: number): number {
+  let h = FNV_OFFSET;
+  let c = line[p]!;
+  while (c > 32) {
+    h = Math.imul(h ^ c, FNV_PRIME);
+    c = line[++p]!;
+  }
+  fEnd = p;
+  return h;
+}
+
+/** Where the line ends when it ends at p (`\n` or `\r\n`): the newline's index, or -1. */
+function eol(line: Uint8Array, p: number): number {
+  const c = line[p];
+  if (c === 10) return p;
+  if (c === 13 && line[p + 1] === 10) return p + 1;
+  return -1;
+}
+
+/** A space at p, then the key `key`: the index after it, or -1. */
+function next(line: Uint8Array, p: number, key: Uint8Array): number {
+  if (line[p] !== 32 || !at(line, p + 1, key)) return -1;
+  return p + 1 + key.length;
+}
+
+/** The kind of event fastEvent() read last, as an index into KMEM_EVENT_KINDS. */
+export let fastKind = 0;
+
+/**
+ * The kmem event of the line starting at `s` in the layout Linux 6.x prints, read in one pass
+ * with no string made but for a new distinct task, flags, call site, cache name or gfp text:
+ * returns the index of the newline that ends the line, with `ev` filled exactly as parseInto()
+ * fills it; or -1 when the line is anything else — a comment, another event, an older layout,
+ * a module call site, a malformed line, the table of strings full — for parseInto() to read
+ * (`ev` may then be half written). The caller guarantees a newline after `s` in `line`, and
+ * 16 bytes after it: the reads never go past the newline by more than one byte.
+ */
+export function fastEvent(ev: KmemEvent, line: Uint8Array, s: number): number {
+  let p = s;
+  let c = line[p]!;
+  while (c === 32) c = line[++p]!;
+  if (c <= 32 || c === 35 /* # */) return -1;
+  // task-pid up to the first ` [`: the task is what comes before its last `-`.
+  const taskStart = p;
+  let h = FNV_OFFSET;
+  let dash = -1;
+  let taskHash = 0;
+  for (;;) {
+    if (c === 45) {
+      dash = p;
+      taskHash = h;
+    } else if (c <= 32) {
+      if (c !== 32) return -1;
+      if (line[p + 1] === 91) break;
+    }
+    h = Math.imul(h ^ c, FNV_PRIME);
+    c = line[++p]!;
+  }
+  const bracket = p;
+  if (dash <= taskStart || !decAt(line, dash + 1) || fNum < 0 || line[dash + 1] === 45)
+    return -1;
+  const pid = fNum;
+  for (p = fEnd; p < bracket; p++) if (line[p] !== 32) return -1; // a (tgid) column, …
+  if (!decAt(line, bracket + 2) || line[bracket + 2] === 45 || line[fEnd] !== 93 /* ] */)
+    return -1;
+  const cpu = fNum;
+  // flags, then the timestamp `5417.812022: `.
+  p = fEnd + 1;
+  while (line[p] === 32) p++;
+  const flagsStart = p;
+  h = tokenAt(line, p);
+  p = fEnd;
+  if (p === flagsStart || line[p] !== 32 || line[p - 1] === 58 /* : no flags column */) return -1;
+  const flagsSlot = internSlot(line, flagsStart, p, h);
+  if (flagsSlot < 0) return -1;
+  if (flagsReady[flagsSlot] === 0) flagsOf(flagsSlot);
+  while (line[p] === 32) p++;
+  let v = 0;
+  let scale = 1;
+  let dot = false;
+  const tsStart = p;
+  for (;;) {
+    c = line[p]!;
+    if (c === 46 && !dot) dot = true;
+    else {
+      const d = c - 48;
+      if (!(d >= 0 && d <= 9)) break;
+      v = v * 10 + d;
+      if (dot) scale *= 10;
+    }
+    p++;
+  }
+  if (c !== 58 || p === tsStart || line[p + 1] !== 32) return -1;
+  const timestamp = v / scale;
+  p += 2;
+
+  const taskSlot = internSlot(line, taskStart, dash, taskHash);
+  if (taskSlot < 0) return -1;
+  ev.task = internValues[taskSlot]!;
+  ev.pid = pid;
+  ev.cpu = cpu;
+  ev.flags = internValues[flagsSlot]!;
+  ev.irqsOff = slotIrqsOff[flagsSlot]!;
+  ev.needResched = slotNeedResched[flagsSlot]!;
+  ev.hardSoft = slotHardSoft[flagsSlot]!;
+  ev.preemptDepth = slotPreempt[flagsSlot]!;
+  ev.migrateDisable = slotMigrate[flagsSlot]!;
+  ev.timestamp = timestamp;
+  ev.callSite = '';
+  ev.ptr = 0;
+  ev.bytesReq = 0;
+  ev.bytesAlloc = 0;
+  ev.gfp = 0;
+  ev.gfpText = '';
+  ev.node = -1;
+  ev.accounted = false;
+  ev.name = '';
+  ev.page = 0;
+  ev.pfn = -1;
+  ev.order = 0;
+  ev.migratetype = 0;
+
+  c = line[p]!;
+  if (c === 107 /* k */) {
+    const c2 = line[p + 2];
+    if (c2 === 97 /* kmalloc */) {
+      if (!at(line, p, E_KMALLOC)) return -1;
+      ev.kind = 'kmalloc';
+      fastKind = 0;
+      p = callSiteAndPtrAt(ev, line, p + E_KMALLOC.length);
+      if (p < 0) return -1;
+      return sizesAt(ev, line, next(line, p, F_BYTES_REQ));
+    }
+    if (c2 === 114 /* kfree */) {
+      if (!at(line, p, E_KFREE)) return -1;
+      ev.kind = 'kfree';
+      fastKind = 2;
+      p = callSiteAndPtrAt(ev, line, p + E_KFREE.length);
+      return p < 0 ? -1 : eol(line, p);
+    }
+    if (line[p + 11] === 97 /* kmem_cache_alloc */) {
+      if (!at(line, p, E_CACHE_ALLOC)) return -1;
+      ev.kind = 'kmem_cache_alloc';
+      fastKind = 3;
+      p = callSiteAndPtrAt(ev, line, p + E_CACHE_ALLOC.length);
+      if (p < 0) return -1;
+      p = nameAt(ev, line, next(line, p, F_NAME));
+      return p < 0 ? -1 : sizesAt(ev, line, next(line, p, F_BYTES_REQ));
+    }
+    if (!at(line, p, E_CACHE_FREE)) return -1;
+    ev.kind = 'kmem_cache_free';
+    fastKind = 5;
+    p = callSiteAndPtrAt(ev, line, p + E_CACHE_FREE.length);
+    if (p < 0) return -1;
+    p = nameAt(ev, line, next(line, p, F_NAME));
+    return p < 0 ? -1 : eol(line, p);
+  }
+  if (c !== 109 /* m */) return -1;
+  if (line[p + 8] === 97 /* mm_page_alloc */) {
+    if (!at(line, p, E_PAGE_ALLOC)) return -1;
+    ev.kind = 'mm_page_alloc';
+    fastKind = 6;
+    p = pageAt(ev, line, p + E_PAGE_ALLOC.length);
+    if (p < 0) return -1;
+    p = next(line, p, F_MIGRATETYPE);
+    if (p < 0 || !decAt(line, p)) return -1;
+    ev.migratetype = fNum;
+    p = gfpAt(ev, line, next(line, fEnd, F_GFP));
+    return p < 0 ? -1 : eol(line, p);
+  }
+  if (!at(line, p, E_PAGE_FREE)) return -1;
+  ev.kind = 'mm_page_free';
+  fastKind = 7;
+  p = pageAt(ev, line, p + E_PAGE_FREE.length);
+  return p < 0 ? -1 : eol(line, p);
+}
+
+/** call_site=… ptr=… at p: where the ptr value ends, or -1. */
+function callSiteAndPtrAt(ev: KmemEvent, line: Uint8Array, p: number): number {
+  if (!at(line, p, F_CALL_SITE)) return -1;
+  p += F_CALL_SITE.length;
+  const h = tokenAt(line, p);
+  const e = fEnd;
+  if (e === p || line[e] !== 32 || !at(line, e, F_PTR)) return -1;
+  const slot = internSlot(line, p, e, h);
+  if (slot < 0) return -1;
+  ev.callSite = internValues[slot]!;
+  if (!hexAt(line, e + F_PTR.length)) return -1;
+  ev.ptr = fNum;
+  return fEnd;
+}
+
+/** The cache name at p (after `name=`) into ev: where it ends, or -1. */
+function nameAt(ev: KmemEvent, line: Uint8Array, p: number): number {
+  if (p < 0) return -1;
+  const h = tokenAt(line, p);
+  const e = fEnd;
+  if (e === p) return -1;
+  const slot = internSlot(line, p, e, h);
+  if (slot < 0) return -1;
+  ev.name = internValues[slot]!;
+  return e;
+}
+
+/** The gfp_flags value at p into ev: where it ends, or -1 (also when it does not parse). */
+function gfpAt(ev: KmemEvent, line: Uint8Array, p: number): number {
+  if (p < 0) return -1;
+  const h = tokenAt(line, p);
+  const e = fEnd;
+  if (e === p) return -1;
+  const slot = internSlot(line, p, e, h);
+  if (slot < 0) return -1;
+  const gfp = gfpOf(slot);
+  if (Number.isNaN(gfp)) return -1;
+  ev.gfpText = internValues[slot]!;
+  ev.gfp = gfp;
+  return e;
+}
+
+const F_TRUE = ascii('true');
+const F_FALSE = ascii('false');
+
+/** bytes_req= bytes_alloc= gfp_flags= node= accounted= from p (after `bytes_req=`): the newline. */
+function sizesAt(ev: KmemEvent, line: Uint8Array, p: number): number {
+  if (p < 0 || !decAt(line, p) || !(fNum >= 0)) return -1;
+  ev.bytesReq = fNum;
+  p = next(line, fEnd, F_BYTES_ALLOC);
+  if (p < 0 || !decAt(line, p) || !(fNum >= 0)) return -1;
+  ev.bytesAlloc = fNum;
+  p = gfpAt(ev, line, next(line, fEnd, F_GFP));
+  if (p < 0) return -1;
+  p = next(line, p, F_NODE);
+  if (p < 0 || !decAt(line, p)) return -1;
+  ev.node = fNum;
+  p = next(line, fEnd, F_ACCOUNTED);
+  if (p < 0) return -1;
+  if (at(line, p, F_TRUE)) {
+    ev.accounted = true;
+    return eol(line, p + 4);
+  }
+  return at(line, p, F_FALSE) ? eol(line, p + 5) : -1;
+}
+
+/** page= pfn=0x… order= at p: where the order ends, or -1. */
+function pageAt(ev: KmemEvent, line: Uint8Array, p: number): number {
+  if (!at(line, p, F_PAGE) || !hexAt(line, p + F_PAGE.length)) return -1;
+  ev.page = fNum;
+  p = next(line, fEnd, F_PFN);
+  if (p < 0 || !hexAt(line, p)) return -1;
+  ev.pfn = fNum;
+  p = next(line, fEnd, F_ORDER);
+  if (p < 0 || !decAt(line, p) || !(fNum >= 0 && fNum <= 30)) return -1;
+  ev.order = fNum;
+  return fEnd;
 }

@@ -19,7 +19,7 @@
  * text (parseLine, string chunks) is encoded into a reused buffer and read the same way.
  */
 import { KMEM_EVENT_KINDS, type KmemEvent, type KmemEventKind, type ParseStats } from './api.js';
-import { bytesReason, parseBytesInto } from './bytes.js';
+import { bytesReason, fastEvent, fastKind, parseBytesInto } from './bytes.js';
 
 /** A fresh ParseStats. */
 export function createParseStats(maxReported = 100): ParseStats {
@@ -150,6 +150,32 @@ function count(
   }
 }
 
+/** count() of an event the fast path read (its kind is fastKind). */
+function countFast(stats: ParseStats, ev: KmemEvent): void {
+  ev.line = ++stats.lines;
+  stats.events++;
+  const byKind = stats.byKind;
+  switch (fastKind) {
+    case 0:
+      byKind.kmalloc++;
+      break;
+    case 2:
+      byKind.kfree++;
+      break;
+    case 3:
+      byKind.kmem_cache_alloc++;
+      break;
+    case 5:
+      byKind.kmem_cache_free++;
+      break;
+    case 6:
+      byKind.mm_page_alloc++;
+      break;
+    default:
+      byKind.mm_page_free++;
+  }
+}
+
 /** Chunks of text or UTF-8 bytes, sync or async. */
 export type TraceChunks =
   | AsyncIterable<string | Uint8Array>
@@ -273,10 +299,23 @@ class ChunkReader {
       this.restBytes = null;
       s = n + 1;
     }
+    // The lines that end at or before `fast` are tried on the fast path first (bytes.ts), which
+    // may read a few bytes past a line's newline: 16 are left after it.
+    const fast = chunk.length > 16 ? chunk.lastIndexOf(10, chunk.length - 17) : -1;
     for (;;) {
+      const into = next();
+      if (s <= fast) {
+        const n = fastEvent(into, chunk, s);
+        if (n >= 0) {
+          countFast(stats, into);
+          fn(into);
+          s = n + 1;
+          continue;
+        }
+      }
       const n = chunk.indexOf(10, s);
       if (n < 0) break;
-      const ev = parseByteLine(chunk, s, n, stats, next());
+      const ev = parseByteLine(chunk, s, n, stats, into);
       if (ev !== null) fn(ev);
       s = n + 1;
     }
