@@ -24,6 +24,7 @@ function text(line: Uint8Array, s: number, e: number): string {
 const INTERN_SIZE = 1 << 15;
 /** Per slot: the key's bytes (at keyAt in `arena`, keyLen long; -1 for an empty slot), hash, string. */
 let arena = new Uint8Array(1 << 16);
+let arenaView = new DataView(arena.buffer);
 let arenaUsed = 0;
 const keyAt = new Int32Array(INTERN_SIZE);
 const keyLen = new Int32Array(INTERN_SIZE).fill(-1);
@@ -31,13 +32,28 @@ const internHashes = new Int32Array(INTERN_SIZE);
 const internValues: string[] = new Array(INTERN_SIZE).fill('');
 let internCount = 0;
 
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 0x01000193;
+const HASH_SEED = 0x811c9dc5 | 0;
 
-/** The FNV-1a hash of line[s, e): the one intern() and the fast path (fastEvent) compute. */
+/** One step of the hash: a 32-bit word of the bytes mixed into h. */
+function mix(h: number, w: number): number {
+  h = Math.imul(h ^ w, 0x9e3779b1);
+  return h ^ (h >>> 16);
+}
+
+/**
+ * The hash of line[s, e), 4 bytes at a time (little-endian words, the last one filled with
+ * zeros): the one intern() and the fast path (fastEvent) compute.
+ */
 function hashOf(line: Uint8Array, s: number, e: number): number {
-  let h = FNV_OFFSET;
-  for (let i = s; i < e; i++) h = Math.imul(h ^ line[i]!, FNV_PRIME);
+  let h = HASH_SEED;
+  let i = s;
+  for (; i + 4 <= e; i += 4)
+    h = mix(h, line[i]! | (line[i + 1]! << 8) | (line[i + 2]! << 16) | (line[i + 3]! << 24));
+  if (i < e) {
+    let w = 0;
+    for (let k = e - 1; k >= i; k--) w = (w << 8) | line[k]!;
+    h = mix(h, w);
+  }
   return h;
 }
 
@@ -57,6 +73,7 @@ function internSlot(line: Uint8Array, s: number, e: number, h: number): number {
         const grown = new Uint8Array(Math.max(arena.length * 2, arenaUsed + len));
         grown.set(arena);
         arena = grown;
+        arenaView = new DataView(arena.buffer);
       }
       arena.set(line.subarray(s, e), arenaUsed);
       keyAt[slot] = arenaUsed;
@@ -73,6 +90,26 @@ function internSlot(line: Uint8Array, s: number, e: number, h: number): number {
       let i = s;
       while (i < e && a[i + d] === line[i]) i++;
       if (i === e) return slot;
+    }
+    slot = (slot + 1) & (INTERN_SIZE - 1);
+  }
+  return -1;
+}
+
+/** internSlot() for the fast path: `dv` views `line`, and the bytes are compared 4 at a time. */
+function internSlotDv(line: Uint8Array, dv: DataView, s: number, e: number, h: number): number {
+  const len = e - s;
+  if (len < 4) return internSlot(line, s, e, h);
+  let slot = h & (INTERN_SIZE - 1);
+  for (let probe = 0; probe < 8; probe++) {
+    const kl = keyLen[slot]!;
+    if (kl < 0) return internSlot(line, s, e, h);
+    if (internHashes[slot] === h && kl === len) {
+      const a = arenaView;
+      const d = keyAt[slot]! - s;
+      let i = s;
+      while (i < e - 4 && a.getInt32(i + d, true) === dv.getInt32(i, true)) i += 4;
+      if (i >= e - 4 && a.getInt32(e - 4 + d, true) === dv.getInt32(e - 4, true)) return slot;
     }
     slot = (slot + 1) & (INTERN_SIZE - 1);
   }
@@ -589,38 +626,56 @@ function gfpOf(slot: number): number {
 const HEX256 = new Int8Array(256).fill(-1);
 HEX256.set(HEX);
 
-const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
-const F_CALL_SITE = ascii('call_site=');
-const F_PTR = ascii(' ptr=');
-const F_NAME = ascii('name=');
-const F_BYTES_REQ = ascii('bytes_req=');
-const F_BYTES_ALLOC = ascii('bytes_alloc=');
-const F_GFP = ascii('gfp_flags=');
-const F_NODE = ascii('node=');
-const F_ACCOUNTED = ascii('accounted=');
-const F_PAGE = ascii('page=');
-const F_PFN = ascii('pfn=0x');
-const F_ORDER = ascii('order=');
-const F_MIGRATETYPE = ascii('migratetype=');
-const E_KMALLOC = ascii('kmalloc: ');
-const E_KFREE = ascii('kfree: ');
-const E_CACHE_ALLOC = ascii('kmem_cache_alloc: ');
-const E_CACHE_FREE = ascii('kmem_cache_free: ');
-const E_PAGE_ALLOC = ascii('mm_page_alloc: ');
-const E_PAGE_FREE = ascii('mm_page_free: ');
+/**
+ * A word to look for, as little-endian 32-bit words: at 0, 4, … and last the one that ends
+ * where the word ends (overlapping the one before when the length is not a multiple of 4), so
+ * that each read starts within what the reads before it matched.
+ */
+function words(text: string): Int32Array {
+  const bytes = new TextEncoder().encode(text);
+  const dv = new DataView(bytes.buffer);
+  const n = bytes.length;
+  const w = new Int32Array(Math.ceil(n / 4));
+  for (let i = 0; i < w.length - 1; i++) w[i] = dv.getInt32(i * 4, true);
+  w[w.length - 1] = dv.getInt32(n - 4, true);
+  return w;
+}
+const F_CALL_SITE = words('call_site=');
+const F_PTR = words(' ptr=');
+const F_NAME = words(' name=');
+const F_BYTES_REQ = words(' bytes_req=');
+const F_BYTES_ALLOC = words(' bytes_alloc=');
+const F_GFP = words(' gfp_flags=');
+const F_NODE = words(' node=');
+const F_ACCOUNTED = words(' accounted=');
+const F_PAGE = words('page=');
+const F_PFN = words(' pfn=0x');
+const F_ORDER = words(' order=');
+const F_MIGRATETYPE = words(' migratetype=');
+const E_KMALLOC = words('kmalloc: ');
+const E_KFREE = words('kfree: ');
+const E_CACHE_ALLOC = words('kmem_cache_alloc: ');
+const E_CACHE_FREE = words('kmem_cache_free: ');
+const E_PAGE_ALLOC = words('mm_page_alloc: ');
+const E_PAGE_FREE = words('mm_page_free: ');
+const W_TRUE = words('true');
+const W_FALSE = words('false');
 
-/** Whether `word` is at `at`, compared byte by byte from its start (so never past a newline). */
-function at(line: Uint8Array, p: number, word: Uint8Array): boolean {
-  for (let i = 0; i < word.length; i++) if (line[p + i] !== word[i]) return false;
-  return true;
+/**
+ * Whether `w` (of words(), `n` bytes) is at p: the index after it, or -1. A read starts no
+ * further than the bytes matched so far, so never more than one byte past a newline.
+ */
+function is(dv: DataView, p: number, w: Int32Array, n: number): number {
+  const last = w.length - 1;
+  for (let i = 0; i < last; i++) if (dv.getInt32(p + 4 * i, true) !== w[i]) return -1;
+  return dv.getInt32(p + n - 4, true) === w[last] ? p + n : -1;
 }
 
-/** Where the value being read ends (set by the readers below), and the value read. */
+/** Where the number read last ends. */
 let fEnd = 0;
-let fNum = 0;
 
-/** A decimal number (with an optional `-`) at p: its value in fNum, its end in fEnd; false if none. */
-function decAt(line: Uint8Array, p: number): boolean {
+/** A decimal number (with an optional `-`) at p, as dec() reads it, or NaN; it ends at fEnd. */
+function decAt(line: Uint8Array, p: number): number {
   let neg = false;
   let c = line[p]!;
   if (c === 45) {
@@ -636,13 +691,15 @@ function decAt(line: Uint8Array, p: number): boolean {
     c = line[++p]!;
   }
   fEnd = p;
-  fNum = neg ? -v : v;
-  return p > s;
+  if (p === s) return Number.NaN;
+  return neg ? -v : v;
 }
 
-/** A hex number at p (no 0x): its low 48 bits in fNum (as hex() reads them), its end in fEnd. */
-function hexAt(line: Uint8Array, p: number): boolean {
+/** A hex number at p (no 0x): its low 48 bits, as hex() reads them, or NaN; it ends at fEnd. */
+function hexAt(line: Uint8Array, dv: DataView, p: number): number {
   const s = p;
+  // Hashed pointers are printed in 16 digits, the first 8 of them zeros.
+  while (dv.getInt32(p, true) === 0x30303030) p += 4;
   let hi = 0;
   let lo = 0;
   for (;;) {
@@ -653,19 +710,37 @@ function hexAt(line: Uint8Array, p: number): boolean {
     p++;
   }
   fEnd = p;
-  fNum = hi * 16777216 + lo;
-  return p > s;
+  return p === s ? Number.NaN : hi * 16777216 + lo;
 }
 
-/** The hash of the bytes from p up to the first byte ≤ 32 (a space, the newline): ends at fEnd. */
-function tokenAt(line: Uint8Array, p: number): number {
-  let h = FNV_OFFSET;
-  let c = line[p]!;
-  while (c > 32) {
-    h = Math.imul(h ^ c, FNV_PRIME);
-    c = line[++p]!;
+/**
+ * The hash of the bytes from p up to the first byte ≤ 32 (a space, the newline), as hashOf()
+ * computes it; they end at fEnd. Read 4 at a time: the first byte below 33 of a word is the
+ * lowest byte flagged by (w - 0x21212121) & ~w & 0x80808080 (a borrow only runs upward from
+ * such a byte), and no read starts past it.
+ */
+function tokenAt(dv: DataView, p: number): number {
+  let h = HASH_SEED;
+  for (;;) {
+    const w = dv.getInt32(p, true);
+    const t = (w - 0x21212121) & ~w & 0x80808080;
+    if (t !== 0) {
+      const k = (31 - Math.clz32(t & -t)) >>> 3;
+      if (k > 0) h = mix(h, w & ((1 << (8 * k)) - 1));
+      fEnd = p + k;
+      return h;
+    }
+    h = mix(h, w);
+    p += 4;
   }
-  fEnd = p;
+}
+
+/** hashOf() of line[s, e), read from `dv` (which may be read up to 3 bytes past e). */
+function hashAt(dv: DataView, s: number, e: number): number {
+  let h = HASH_SEED;
+  let i = s;
+  for (; i + 4 <= e; i += 4) h = mix(h, dv.getInt32(i, true));
+  if (i < e) h = mix(h, dv.getInt32(i, true) & ((1 << (8 * (e - i))) - 1));
   return h;
 }
 
@@ -677,12 +752,6 @@ function eol(line: Uint8Array, p: number): number {
   return -1;
 }
 
-/** A space at p, then the key `key`: the index after it, or -1. */
-function next(line: Uint8Array, p: number, key: Uint8Array): number {
-  if (line[p] !== 32 || !at(line, p + 1, key)) return -1;
-  return p + 1 + key.length;
-}
-
 /** The kind of event fastEvent() read last, as an index into KMEM_EVENT_KINDS. */
 export let fastKind = 0;
 
@@ -692,46 +761,41 @@ export let fastKind = 0;
  * returns the index of the newline that ends the line, with `ev` filled exactly as parseInto()
  * fills it; or -1 when the line is anything else — a comment, another event, an older layout,
  * a module call site, a malformed line, the table of strings full — for parseInto() to read
- * (`ev` may then be half written). The caller guarantees a newline after `s` in `line`, and
- * 16 bytes after it: the reads never go past the newline by more than one byte.
+ * (`ev` may then be half written). `dv` views the bytes of `line`; the caller guarantees a
+ * newline after `s`, and 16 bytes after it: no read goes more than 4 bytes past the newline.
  */
-export function fastEvent(ev: KmemEvent, line: Uint8Array, s: number): number {
+export function fastEvent(ev: KmemEvent, line: Uint8Array, dv: DataView, s: number): number {
   let p = s;
   let c = line[p]!;
   while (c === 32) c = line[++p]!;
   if (c <= 32 || c === 35 /* # */) return -1;
   // task-pid up to the first ` [`: the task is what comes before its last `-`.
   const taskStart = p;
-  let h = FNV_OFFSET;
   let dash = -1;
-  let taskHash = 0;
   for (;;) {
-    if (c === 45) {
-      dash = p;
-      taskHash = h;
-    } else if (c <= 32) {
+    if (c === 45) dash = p;
+    else if (c <= 32) {
       if (c !== 32) return -1;
       if (line[p + 1] === 91) break;
     }
-    h = Math.imul(h ^ c, FNV_PRIME);
     c = line[++p]!;
   }
   const bracket = p;
-  if (dash <= taskStart || !decAt(line, dash + 1) || fNum < 0 || line[dash + 1] === 45)
-    return -1;
-  const pid = fNum;
+  if (dash <= taskStart) return -1;
+  const pid = decAt(line, dash + 1);
+  if (!(pid >= 0)) return -1;
   for (p = fEnd; p < bracket; p++) if (line[p] !== 32) return -1; // a (tgid) column, …
-  if (!decAt(line, bracket + 2) || line[bracket + 2] === 45 || line[fEnd] !== 93 /* ] */)
-    return -1;
-  const cpu = fNum;
+  if (line[bracket + 2] === 45) return -1;
+  const cpu = decAt(line, bracket + 2);
+  if (Number.isNaN(cpu) || line[fEnd] !== 93 /* ] */) return -1;
   // flags, then the timestamp `5417.812022: `.
   p = fEnd + 1;
   while (line[p] === 32) p++;
   const flagsStart = p;
-  h = tokenAt(line, p);
+  const h = tokenAt(dv, p);
   p = fEnd;
   if (p === flagsStart || line[p] !== 32 || line[p - 1] === 58 /* : no flags column */) return -1;
-  const flagsSlot = internSlot(line, flagsStart, p, h);
+  const flagsSlot = internSlotDv(line, dv, flagsStart, p, h);
   if (flagsSlot < 0) return -1;
   if (flagsReady[flagsSlot] === 0) flagsOf(flagsSlot);
   while (line[p] === 32) p++;
@@ -754,7 +818,7 @@ export function fastEvent(ev: KmemEvent, line: Uint8Array, s: number): number {
   const timestamp = v / scale;
   p += 2;
 
-  const taskSlot = internSlot(line, taskStart, dash, taskHash);
+  const taskSlot = internSlotDv(line, dv, taskStart, dash, hashAt(dv, taskStart, dash));
   if (taskSlot < 0) return -1;
   ev.task = internValues[taskSlot]!;
   ev.pid = pid;
@@ -784,91 +848,101 @@ export function fastEvent(ev: KmemEvent, line: Uint8Array, s: number): number {
   if (c === 107 /* k */) {
     const c2 = line[p + 2];
     if (c2 === 97 /* kmalloc */) {
-      if (!at(line, p, E_KMALLOC)) return -1;
+      p = is(dv, p, E_KMALLOC, 9);
+      if (p < 0) return -1;
       ev.kind = 'kmalloc';
       fastKind = 0;
-      p = callSiteAndPtrAt(ev, line, p + E_KMALLOC.length);
-      if (p < 0) return -1;
-      return sizesAt(ev, line, next(line, p, F_BYTES_REQ));
+      p = callSiteAndPtrAt(ev, line, dv, p);
+      return p < 0 ? -1 : sizesAt(ev, line, dv, p);
     }
     if (c2 === 114 /* kfree */) {
-      if (!at(line, p, E_KFREE)) return -1;
+      p = is(dv, p, E_KFREE, 7);
+      if (p < 0) return -1;
       ev.kind = 'kfree';
       fastKind = 2;
-      p = callSiteAndPtrAt(ev, line, p + E_KFREE.length);
+      p = callSiteAndPtrAt(ev, line, dv, p);
       return p < 0 ? -1 : eol(line, p);
     }
     if (line[p + 11] === 97 /* kmem_cache_alloc */) {
-      if (!at(line, p, E_CACHE_ALLOC)) return -1;
+      p = is(dv, p, E_CACHE_ALLOC, 18);
+      if (p < 0) return -1;
       ev.kind = 'kmem_cache_alloc';
       fastKind = 3;
-      p = callSiteAndPtrAt(ev, line, p + E_CACHE_ALLOC.length);
+      p = callSiteAndPtrAt(ev, line, dv, p);
       if (p < 0) return -1;
-      p = nameAt(ev, line, next(line, p, F_NAME));
-      return p < 0 ? -1 : sizesAt(ev, line, next(line, p, F_BYTES_REQ));
+      p = nameAt(ev, line, dv, is(dv, p, F_NAME, 6));
+      return p < 0 ? -1 : sizesAt(ev, line, dv, p);
     }
-    if (!at(line, p, E_CACHE_FREE)) return -1;
+    p = is(dv, p, E_CACHE_FREE, 17);
+    if (p < 0) return -1;
     ev.kind = 'kmem_cache_free';
     fastKind = 5;
-    p = callSiteAndPtrAt(ev, line, p + E_CACHE_FREE.length);
+    p = callSiteAndPtrAt(ev, line, dv, p);
     if (p < 0) return -1;
-    p = nameAt(ev, line, next(line, p, F_NAME));
+    p = nameAt(ev, line, dv, is(dv, p, F_NAME, 6));
     return p < 0 ? -1 : eol(line, p);
   }
   if (c !== 109 /* m */) return -1;
   if (line[p + 8] === 97 /* mm_page_alloc */) {
-    if (!at(line, p, E_PAGE_ALLOC)) return -1;
+    p = is(dv, p, E_PAGE_ALLOC, 15);
+    if (p < 0) return -1;
     ev.kind = 'mm_page_alloc';
     fastKind = 6;
-    p = pageAt(ev, line, p + E_PAGE_ALLOC.length);
+    p = pageAt(ev, line, dv, p);
     if (p < 0) return -1;
-    p = next(line, p, F_MIGRATETYPE);
-    if (p < 0 || !decAt(line, p)) return -1;
-    ev.migratetype = fNum;
-    p = gfpAt(ev, line, next(line, fEnd, F_GFP));
+    p = is(dv, p, F_MIGRATETYPE, 13);
+    if (p < 0) return -1;
+    const migratetype = decAt(line, p);
+    if (Number.isNaN(migratetype)) return -1;
+    ev.migratetype = migratetype;
+    p = gfpAt(ev, line, dv, is(dv, fEnd, F_GFP, 11));
     return p < 0 ? -1 : eol(line, p);
   }
-  if (!at(line, p, E_PAGE_FREE)) return -1;
+  p = is(dv, p, E_PAGE_FREE, 14);
+  if (p < 0) return -1;
   ev.kind = 'mm_page_free';
   fastKind = 7;
-  p = pageAt(ev, line, p + E_PAGE_FREE.length);
+  p = pageAt(ev, line, dv, p);
   return p < 0 ? -1 : eol(line, p);
 }
 
 /** call_site=… ptr=… at p: where the ptr value ends, or -1. */
-function callSiteAndPtrAt(ev: KmemEvent, line: Uint8Array, p: number): number {
-  if (!at(line, p, F_CALL_SITE)) return -1;
-  p += F_CALL_SITE.length;
-  const h = tokenAt(line, p);
+function callSiteAndPtrAt(ev: KmemEvent, line: Uint8Array, dv: DataView, p: number): number {
+  p = is(dv, p, F_CALL_SITE, 10);
+  if (p < 0) return -1;
+  const h = tokenAt(dv, p);
   const e = fEnd;
-  if (e === p || line[e] !== 32 || !at(line, e, F_PTR)) return -1;
-  const slot = internSlot(line, p, e, h);
+  if (e === p || line[e] !== 32) return -1;
+  const q = is(dv, e, F_PTR, 5);
+  if (q < 0) return -1;
+  const slot = internSlotDv(line, dv, p, e, h);
   if (slot < 0) return -1;
   ev.callSite = internValues[slot]!;
-  if (!hexAt(line, e + F_PTR.length)) return -1;
-  ev.ptr = fNum;
+  const ptr = hexAt(line, dv, q);
+  if (Number.isNaN(ptr)) return -1;
+  ev.ptr = ptr;
   return fEnd;
 }
 
 /** The cache name at p (after `name=`) into ev: where it ends, or -1. */
-function nameAt(ev: KmemEvent, line: Uint8Array, p: number): number {
+function nameAt(ev: KmemEvent, line: Uint8Array, dv: DataView, p: number): number {
   if (p < 0) return -1;
-  const h = tokenAt(line, p);
+  const h = tokenAt(dv, p);
   const e = fEnd;
   if (e === p) return -1;
-  const slot = internSlot(line, p, e, h);
+  const slot = internSlotDv(line, dv, p, e, h);
   if (slot < 0) return -1;
   ev.name = internValues[slot]!;
   return e;
 }
 
 /** The gfp_flags value at p into ev: where it ends, or -1 (also when it does not parse). */
-function gfpAt(ev: KmemEvent, line: Uint8Array, p: number): number {
+function gfpAt(ev: KmemEvent, line: Uint8Array, dv: DataView, p: number): number {
   if (p < 0) return -1;
-  const h = tokenAt(line, p);
+  const h = tokenAt(dv, p);
   const e = fEnd;
   if (e === p) return -1;
-  const slot = internSlot(line, p, e, h);
+  const slot = internSlotDv(line, dv, p, e, h);
   if (slot < 0) return -1;
   const gfp = gfpOf(slot);
   if (Number.isNaN(gfp)) return -1;
@@ -877,39 +951,52 @@ function gfpAt(ev: KmemEvent, line: Uint8Array, p: number): number {
   return e;
 }
 
-const F_TRUE = ascii('true');
-const F_FALSE = ascii('false');
-
-/** bytes_req= bytes_alloc= gfp_flags= node= accounted= from p (after `bytes_req=`): the newline. */
-function sizesAt(ev: KmemEvent, line: Uint8Array, p: number): number {
-  if (p < 0 || !decAt(line, p) || !(fNum >= 0)) return -1;
-  ev.bytesReq = fNum;
-  p = next(line, fEnd, F_BYTES_ALLOC);
-  if (p < 0 || !decAt(line, p) || !(fNum >= 0)) return -1;
-  ev.bytesAlloc = fNum;
-  p = gfpAt(ev, line, next(line, fEnd, F_GFP));
+/** ` bytes_req= bytes_alloc= gfp_flags= node= accounted=` from p: the newline, or -1. */
+function sizesAt(ev: KmemEvent, line: Uint8Array, dv: DataView, p: number): number {
+  p = is(dv, p, F_BYTES_REQ, 11);
   if (p < 0) return -1;
-  p = next(line, p, F_NODE);
-  if (p < 0 || !decAt(line, p)) return -1;
-  ev.node = fNum;
-  p = next(line, fEnd, F_ACCOUNTED);
+  const req = decAt(line, p);
+  if (!(req >= 0)) return -1;
+  ev.bytesReq = req;
+  p = is(dv, fEnd, F_BYTES_ALLOC, 13);
   if (p < 0) return -1;
-  if (at(line, p, F_TRUE)) {
+  const alloc = decAt(line, p);
+  if (!(alloc >= 0)) return -1;
+  ev.bytesAlloc = alloc;
+  p = gfpAt(ev, line, dv, is(dv, fEnd, F_GFP, 11));
+  if (p < 0) return -1;
+  p = is(dv, p, F_NODE, 6);
+  if (p < 0) return -1;
+  const node = decAt(line, p);
+  if (Number.isNaN(node)) return -1;
+  ev.node = node;
+  p = is(dv, fEnd, F_ACCOUNTED, 11);
+  if (p < 0) return -1;
+  const t = is(dv, p, W_TRUE, 4);
+  if (t >= 0) {
     ev.accounted = true;
-    return eol(line, p + 4);
+    return eol(line, t);
   }
-  return at(line, p, F_FALSE) ? eol(line, p + 5) : -1;
+  p = is(dv, p, W_FALSE, 5);
+  return p < 0 ? -1 : eol(line, p);
 }
 
-/** page= pfn=0x… order= at p: where the order ends, or -1. */
-function pageAt(ev: KmemEvent, line: Uint8Array, p: number): number {
-  if (!at(line, p, F_PAGE) || !hexAt(line, p + F_PAGE.length)) return -1;
-  ev.page = fNum;
-  p = next(line, fEnd, F_PFN);
-  if (p < 0 || !hexAt(line, p)) return -1;
-  ev.pfn = fNum;
-  p = next(line, fEnd, F_ORDER);
-  if (p < 0 || !decAt(line, p) || !(fNum >= 0 && fNum <= 30)) return -1;
-  ev.order = fNum;
+/** `page=… pfn=0x… order=…` at p: where the order ends, or -1. */
+function pageAt(ev: KmemEvent, line: Uint8Array, dv: DataView, p: number): number {
+  p = is(dv, p, F_PAGE, 5);
+  if (p < 0) return -1;
+  const page = hexAt(line, dv, p);
+  if (Number.isNaN(page)) return -1;
+  ev.page = page;
+  p = is(dv, fEnd, F_PFN, 7);
+  if (p < 0) return -1;
+  const pfn = hexAt(line, dv, p);
+  if (Number.isNaN(pfn)) return -1;
+  ev.pfn = pfn;
+  p = is(dv, fEnd, F_ORDER, 7);
+  if (p < 0) return -1;
+  const order = decAt(line, p);
+  if (!(order >= 0 && order <= 30)) return -1;
+  ev.order = order;
   return fEnd;
 }

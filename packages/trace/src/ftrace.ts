@@ -302,10 +302,11 @@ class ChunkReader {
     // The lines that end at or before `fast` are tried on the fast path first (bytes.ts), which
     // may read a few bytes past a line's newline: 16 are left after it.
     const fast = chunk.length > 16 ? chunk.lastIndexOf(10, chunk.length - 17) : -1;
+    const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     for (;;) {
       const into = next();
       if (s <= fast) {
-        const n = fastEvent(into, chunk, s);
+        const n = fastEvent(into, chunk, dv, s);
         if (n >= 0) {
           countFast(stats, into);
           fn(into);
