@@ -99,8 +99,12 @@ export async function runRepl(opts: ReplOptions): Promise<void> {
     );
     rl.prompt();
   }
+  let quit = false;
   for await (const line of rl) {
-    if (line.trim() === 'quit' || line.trim() === 'exit') break;
+    if (line.trim() === 'quit' || line.trim() === 'exit') {
+      quit = true;
+      break;
+    }
     try {
       const out = evalLine(k, vars, line);
       if (out) process.stdout.write(`${out}\n`);
@@ -111,4 +115,6 @@ export async function runRepl(opts: ReplOptions): Promise<void> {
     if (tty) rl.prompt();
   }
   rl.close();
+  // Ctrl-D (or Ctrl-C) leaves at the prompt: end its line, so the shell's prompt starts a new one.
+  if (tty && !quit) process.stdout.write('\n');
 }

@@ -59,13 +59,17 @@ export async function runSlabtop(opts: SlabtopOptions): Promise<void> {
   const inodes: number[] = [];
   const cache = k.kmem_cache_create('workload_inode', 600, 0, SLAB_HWCACHE_ALIGN, null);
   const tty = process.stdout.isTTY === true;
-  const rows = Math.max(5, (process.stdout.rows ?? 30) - 10);
   let quit = false;
+  // Cuts the wait between frames short, so that q quits at once and not after --delay.
+  let wake = (): void => {};
   if (tty && process.stdin.isTTY) {
     emitKeypressEvents(process.stdin);
     process.stdin.setRawMode(true);
     process.stdin.on('keypress', (_s: string, key: { name?: string; ctrl?: boolean }) => {
-      if (key.name === 'q' || (key.ctrl && key.name === 'c')) quit = true;
+      if (key.name === 'q' || (key.ctrl && key.name === 'c')) {
+        quit = true;
+        wake();
+      }
     });
   }
   for (
@@ -74,11 +78,19 @@ export async function runSlabtop(opts: SlabtopOptions): Promise<void> {
     frame++
   ) {
     workload(k, prng, live, inodes, cache);
+    // Read the height every frame: a resized terminal gets a screen that fits it.
+    const rows = Math.max(5, (process.stdout.rows ?? 30) - 10);
     const screen = slabtop(k, { sort: opts.sort as 'c', rows });
     if (tty) logUpdate(`${screen}\n (q quits)`);
     else process.stdout.write(`${screen}\n\n`);
     if (opts.iterations === undefined || frame + 1 < opts.iterations) {
-      await new Promise((r) => setTimeout(r, opts.delay));
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, opts.delay);
+        wake = () => {
+          clearTimeout(timer);
+          r();
+        };
+      });
     }
   }
   if (tty) {
