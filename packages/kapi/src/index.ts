@@ -4,4 +4,5 @@ export * from '@mmsim/core';
 export * from './api.js';
 export * from './kernel.js';
 export * from './mem.js';
+export * from './mm.js';
 export { VMALLOC_END, VMALLOC_START, Vmalloc } from './vmalloc.js';

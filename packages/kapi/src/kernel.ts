@@ -62,6 +62,7 @@ import { createSlab, createSlabEnv, createSlob, createSlub, KMALLOC_MAX_SIZE } f
 import { createTlbHierarchy, SKYLAKE_TLB } from '@mmsim/tlb';
 import type { BootConfig, KernelPageAllocatorFactory, KernelSlabFactory } from './api.js';
 import { KernelMemory } from './mem.js';
+import { type CreateProcessOptions, type Process, TASK_SIZE, UserSpace } from './mm.js';
 import { VMALLOC_END, VMALLOC_START, Vmalloc } from './vmalloc.js';
 
 const GiB = 1 << 30;
@@ -95,9 +96,11 @@ export class Kernel {
   readonly klog: Klog;
   readonly ctx: ExecContext;
   readonly memory: PhysicalMemory;
-  /** Page-table pages the kernel holds (the PageTables line of /proc/meminfo). */
+  /** Processes: their address spaces, the fault handler, the counters. */
+  readonly userspace: UserSpace;
+  /** Page-table pages: init_mm's and every process's (the PageTables line of /proc/meminfo). */
   get pageTablePages(): number {
-    return this.pgd.tablePages;
+    return this.pgd.tablePages + this.userspace.tablePages;
   }
 
   constructor(config: BootConfig = {}) {
@@ -182,10 +185,14 @@ export class Kernel {
           GFP_KERNEL | __GFP_ZERO,
           Math.max(0, Math.log2(size) - PAGE_SHIFT),
         );
-        return pfn === NO_PAGE ? -1 : pfn * PAGE_SIZE;
+        if (pfn === NO_PAGE) return -1;
+        this.userspace?.kernelTablesChanged(false);
+        return pfn * PAGE_SIZE;
       },
       freeTable: (paddr: number, size: number) => {
         pages.freePages(paddr / PAGE_SIZE, Math.max(0, Math.log2(size) - PAGE_SHIFT));
+        // No process may keep a pointer to a table init_mm gave back.
+        this.userspace?.kernelTablesChanged(true);
       },
     };
     this.pgd = new PageTable(x86_64, this.memory, tableAllocator);
@@ -250,6 +257,7 @@ export class Kernel {
       },
     });
     this.mem = new KernelMemory(this);
+    this.userspace = new UserSpace(this);
   }
 
   /** kernel_physical_mapping_init(): every RAM range at PAGE_OFFSET, in the largest pages. */
@@ -295,6 +303,61 @@ export class Kernel {
   /** The current CPU's MMU. */
   get mmu(): Mmu {
     return this.mmus[this.ctx.cpu]!;
+  }
+
+  // ---- processes (kernel/fork.c, kernel/exit.c, mm/memory.c) --------------------------------
+
+  /**
+   * A new process with an empty address space but for its stack, ready to mmap(), brk() and
+   * touch memory (a fork() + exec() of a program that maps nothing).
+   */
+  createProcess(comm: string, options?: CreateProcessOptions): Process {
+    return this.userspace.createProcess(comm, options);
+  }
+  /** fork(): a copy of `parent` whose pages are shared copy-on-write. */
+  fork(parent: Process, comm?: string): Process {
+    return this.userspace.fork(parent, comm);
+  }
+  /** The live processes by pid. */
+  get tasks(): ReadonlyMap<number, Process> {
+    return this.userspace.tasks;
+  }
+  /** The process running on the current CPU, or null (kernel threads, swapper). */
+  get current(): Process | null {
+    return this.userspace.current;
+  }
+  /**
+   * copy_to_user(): `n` bytes from kernel address `from` to the current process's `to`.
+   * Returns the bytes NOT copied (0 on success), faulting pages in as needed — a bad user
+   * address is not a signal but a short copy (the caller returns -EFAULT).
+   */
+  copy_to_user(to: number, from: number, n: number): number {
+    return this.uaccess(to, from, n, true);
+  }
+  /** copy_from_user(): `n` bytes from the current process's `from` to kernel address `to`. */
+  copy_from_user(to: number, from: number, n: number): number {
+    return this.uaccess(from, to, n, false);
+  }
+  private uaccess(user: number, kern: number, n: number, toUser: boolean): number {
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new RangeError(`copy_${toUser ? 'to' : 'from'}_user: n ${String(n)} is not a size_t`);
+    if (this.current === null)
+      throw new Error(
+        `copy_${toUser ? 'to' : 'from'}_user: no process is current on CPU ${this.ctx.cpu}`,
+      );
+    // access_ok(): the whole range must lie in user space.
+    if (!Number.isSafeInteger(user) || user < 0 || user + n > TASK_SIZE) return n;
+    let done = 0;
+    while (done < n) {
+      const u = user + done;
+      const len = Math.min(n - done, PAGE_SIZE - (u % PAGE_SIZE));
+      const pa = this.mem.userPa(u, toUser);
+      if (pa < 0) return n - done; // the exception-table fixup: a short copy
+      if (toUser) this.memory.writeBytes(pa, this.mem.readBytes(kern + done, len));
+      else this.mem.writeBytes(kern + done, this.memory.readBytes(pa, len));
+      done += len;
+    }
+    return 0;
   }
 
   // ---- kmalloc and friends (include/linux/slab.h, mm/slab_common.c, mm/util.c) ------------
@@ -596,7 +659,10 @@ export class Kernel {
     if (st?.kswapdWakeups !== undefined) out.kswapd_wakeups = st.kswapdWakeups;
     const slabs = this.slab.caches().map((c) => this.slab.cacheInfo(c));
     out.nr_slab_unreclaimable = slabs.reduce((n, x) => n + x.num_slabs * (1 << x.cache_order), 0);
-    out.nr_page_table_pages = this.pgd.tablePages;
+    out.nr_page_table_pages = this.pageTablePages;
+    out.nr_anon_pages = this.userspace.anonPages;
+    out.pgfault = this.userspace.pgfault;
+    out.pgreuse = this.userspace.pgreuse;
     out.nr_free_pages = this.pages.nrFreePages();
     return out;
   }
@@ -612,7 +678,8 @@ export class Kernel {
       memTotalKb: total * (PAGE_SIZE / 1024),
       memFreeKb: p.nrFreePages() * (PAGE_SIZE / 1024),
       slabKb: slabPages * (PAGE_SIZE / 1024),
-      pageTablesKb: this.pgd.tablePages * (PAGE_SIZE / 1024),
+      pageTablesKb: this.pageTablePages * (PAGE_SIZE / 1024),
+      anonPagesKb: this.userspace.anonPages * (PAGE_SIZE / 1024),
       vmallocUsedKb: this.vmallocArea.nrPages * (PAGE_SIZE / 1024),
       freePages: p.nrFreePages(),
       managedPages: total,
@@ -631,6 +698,7 @@ export class Kernel {
       zoneinfo: this.zoneinfo(),
       vmstat: this.vmstat(),
       tlb: this.mmus.map((m) => ({ ...m.stats })),
+      processes: this.userspace.tasks.size,
     };
   }
 }
@@ -645,6 +713,10 @@ export interface KernelStats {
   memFreeKb: number;
   slabKb: number;
   pageTablesKb: number;
+  /** Anonymous pages mapped by processes (AnonPages). */
+  anonPagesKb: number;
+  /** Live processes. */
+  processes: number;
   vmallocUsedKb: number;
   freePages: number;
   managedPages: number;

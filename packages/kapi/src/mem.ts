@@ -15,6 +15,7 @@
 import { ACCESS_READ, ACCESS_WRITE, formatPtr, PAGE_SIZE } from '@mmsim/core';
 import type { Kernel } from './kernel.js';
 import { pageFaultOopsLines } from './kernel.js';
+import { TASK_SIZE } from './mm.js';
 
 export class KernelMemory {
   constructor(private readonly k: Kernel) {}
@@ -25,12 +26,39 @@ export class KernelMemory {
       throw new RangeError(`kernel address ${String(va)} is not a 48-bit virtual address`);
     }
     const mmu = this.k.mmu;
-    const pa = mmu.translate(va, access);
+    let pa = mmu.translate(va, access);
     if (pa >= 0) return pa;
+    // A fault the kernel can resolve: a process's page not yet there, or (with a process's
+    // tables loaded) a kernel-half entry newer than its copy.
+    for (let tries = 0; tries < 4 && this.resolve(va, mmu.errorCode); tries++) {
+      pa = mmu.translate(va, access);
+      if (pa >= 0) return pa;
+    }
     const code = mmu.errorCode;
     throw this.k.ctx.oops(pageFaultOopsLines(va, code), 'Oops', code, [
       `${access & ACCESS_WRITE ? 'memset' : 'memcpy'}_orig+0x0/0x0`,
     ]);
+  }
+
+  private resolve(va: number, errorCode: number): boolean {
+    const us = this.k.userspace;
+    return va >= TASK_SIZE ? us.syncOnKernelFault() : us.kernelFaultOnUser(va, errorCode);
+  }
+
+  /**
+   * The physical address of user address `va` for a uaccess (copy_to_user/copy_from_user):
+   * faults are handled for the current process; -1 where nothing can be mapped (the
+   * exception-table fixup, not an Oops).
+   */
+  userPa(va: number, write: boolean): number {
+    const mmu = this.k.mmu;
+    const access = write ? ACCESS_WRITE : ACCESS_READ;
+    for (let tries = 0; tries < 4; tries++) {
+      const pa = mmu.translate(va, access);
+      if (pa >= 0) return pa;
+      if (!this.k.userspace.kernelFaultOnUser(va, mmu.errorCode)) return -1;
+    }
+    return -1;
   }
 
   /** Bytes of `len` at `va`, page by page. */

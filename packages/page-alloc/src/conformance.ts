@@ -957,6 +957,25 @@ export function pageAllocatorConformance(
     h.clean('after the extra-reference frees');
   });
 
+  add('dropping one of several references of a mapped page is silent (put_page())', () => {
+    const h = harness('tiny');
+    const mm = h.env.memMap;
+    const before = h.counters();
+    // A page two processes map after fork(): each unmap drops one mapping and one reference.
+    const pfn = h.alloc(GFP_KERNEL, 0);
+    mm.refcount[pfn]!++;
+    mm.mapcount[pfn] = 2;
+    const seq = h.env.klog.nextSeq;
+    mm.mapcount[pfn]!--;
+    h.a.freePages(pfn, 0);
+    h.eq(h.env.klog.nextSeq, seq, 'log records after put_page() of a still-mapped shared page');
+    h.eq(mm.refcount[pfn], 1, 'refcount after one of two references went');
+    mm.mapcount[pfn]!--;
+    h.free(pfn);
+    h.sameCounters(before, 'after the last reference went');
+    h.clean('after the shared-page frees');
+  });
+
   return cases;
 }
 

@@ -258,8 +258,10 @@ export class AllocReports {
       // free, a tail page, or a page that was never allocated.
       this.vmBugOnPage(pfn, 'page_ref_count(page) == 0', 'include/linux/mm.h:1140');
     }
-    if (mm.pageType[pfn] !== PGTY_NONE || mm.mapcount[pfn]! > 0) {
-      // Still a slab/page-table page, or mapped: page_expected_state() fails.
+    if (mm.refcount[pfn]! <= 1 && (mm.pageType[pfn] !== PGTY_NONE || mm.mapcount[pfn]! > 0)) {
+      // The last reference goes while the page is still a slab/page-table page, or mapped:
+      // page_expected_state() fails. (Dropping one of several references is put_page(),
+      // which checks nothing: a page shared after fork() is mapped while its sharers let go.)
       this.badPage(pfn, 'nonzero mapcount');
       return false;
     }

@@ -178,6 +178,8 @@ export function meminfoValues(k: Kernel): Record<string, number> {
   v.SReclaimable = sRecl * KB_PER_PAGE;
   v.SUnreclaim = sUnrecl * KB_PER_PAGE;
   v.PageTables = k.pageTablePages * KB_PER_PAGE;
+  // NR_ANON_MAPPED: the processes' anonymous pages.
+  v.AnonPages = k.userspace.anonPages * KB_PER_PAGE;
   // mm/util.c vm_commit_limit(): totalram * sysctl_overcommit_ratio (50) / 100 + swap (none).
   v.CommitLimit = Math.floor((totalram * 50) / 100) * KB_PER_PAGE;
   const vm = k.vmallocArea.meminfo();

@@ -30,6 +30,7 @@ const FILES: Record<string, (k: Kernel) => string> = {
 /** Every path readProc() answers for this kernel (one distance/numastat file per node). */
 export function procPaths(k: Kernel): string[] {
   const paths = Object.keys(FILES).filter((p) => p !== '/proc/slabinfo' || k.slab.name !== 'slob');
+  for (const pid of k.tasks.keys()) paths.push(`/proc/${pid}/maps`);
   for (const n of k.machine.nodes) {
     paths.push(`/sys/devices/system/node/node${n.nid}/distance`);
     paths.push(`/sys/devices/system/node/node${n.nid}/numastat`);
@@ -55,6 +56,15 @@ export function readProc(k: Kernel, path: string): string {
     return m[2] === 'distance' ? nodeDistance(k, nid) : nodeNumastat(k, nid);
   }
   if (path === '/proc/slabinfo') return slabinfo(k);
+  // /proc/<pid>/maps of a live process; /proc/self is the current one.
+  const pm = /^\/proc\/(self|\d+)\/maps$/.exec(path);
+  if (pm) {
+    const task = pm[1] === 'self' ? k.current : k.tasks.get(Number(pm[1]));
+    if (task?.mm) return task.mm.maps();
+    if (pm[1] === 'self')
+      throw new ProcFsError('ENOENT', path, 'no process is current (kernel context)');
+    throw new ProcFsError('ENOENT', path, 'no such process');
+  }
   throw new Error(
     `readProc: no such file '${path}' (known: ${[...procPaths(k), 'numastat', 'numactl --hardware'].join(', ')})`,
   );

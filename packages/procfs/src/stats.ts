@@ -302,6 +302,9 @@ export function vmstatCounters(k: Kernel): Record<string, number> {
   out.nr_slab_unreclaimable = sum(pages.slabUnreclaimable);
   out.nr_page_table_pages = sum(pages.pageTables);
   out.nr_memmap_boot_pages = memmapBootPages(k);
+  out.nr_anon_pages = k.userspace.anonPages;
+  out.pgfault = k.userspace.pgfault;
+  out.pgreuse = k.userspace.pgreuse;
   const st = (
     k.pages as {
       stats?: { pgalloc?: ArrayLike<number>; pgfree?: number; allocstall?: number };
