@@ -41,14 +41,14 @@ function mix(h: number, w: number): number {
 }
 
 /**
- * The hash of line[s, e), 4 bytes at a time (little-endian words, the last one filled with
- * zeros): the one intern() and the fast path (fastEvent) compute.
+ * The hash of line[s, e), 4 bytes at a time (little-endian words read through `dv`, which
+ * views `line`; the last word filled with zeros): the one intern() and the fast path
+ * (fastEvent) compute.
  */
-function hashOf(line: Uint8Array, s: number, e: number): number {
+function hashOf(line: Uint8Array, dv: DataView, s: number, e: number): number {
   let h = HASH_SEED;
   let i = s;
-  for (; i + 4 <= e; i += 4)
-    h = mix(h, line[i]! | (line[i + 1]! << 8) | (line[i + 2]! << 16) | (line[i + 3]! << 24));
+  for (; i + 4 <= e; i += 4) h = mix(h, dv.getInt32(i, true));
   if (i < e) {
     let w = 0;
     for (let k = e - 1; k >= i; k--) w = (w << 8) | line[k]!;
@@ -116,9 +116,17 @@ function internSlotDv(line: Uint8Array, dv: DataView, s: number, e: number, h: n
   return -1;
 }
 
+/** The buffer intern() was last called on, and a view of it. */
+let viewed: Uint8Array | null = null;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
 /** line[s, e) as a string: the one string kept for these bytes when there is one. */
 function intern(line: Uint8Array, s: number, e: number): string {
-  const slot = internSlot(line, s, e, hashOf(line, s, e));
+  if (line !== viewed) {
+    view = new DataView(line.buffer, line.byteOffset, line.byteLength);
+    viewed = line;
+  }
+  const slot = internSlotDv(line, view, s, e, hashOf(line, view, s, e));
   return slot >= 0 ? internValues[slot]! : text(line, s, e);
 }
 
@@ -735,7 +743,7 @@ function tokenAt(dv: DataView, p: number): number {
   }
 }
 
-/** hashOf() of line[s, e), read from `dv` (which may be read up to 3 bytes past e). */
+/** hashOf() of line[s, e), its last word read whole: `dv` must hold 3 bytes past e. */
 function hashAt(dv: DataView, s: number, e: number): number {
   let h = HASH_SEED;
   let i = s;
