@@ -20,11 +20,19 @@ import {
   SLAB_STORE_USER,
   ZONE_NAMES,
 } from '@mmsim/core';
-import { type BootConfig, boot } from '@mmsim/kapi';
+import {
+  type BootConfig,
+  boot,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+} from '@mmsim/kapi';
 import { explain, formatExplanation } from '@mmsim/mmu';
 import { createMachine, type Machine } from '@mmsim/numa';
 import { createBuddyAllocator, createPageAllocatorEnv } from '@mmsim/page-alloc';
-import { slabtop } from '@mmsim/procfs';
+import { attachProcfs, slabtop } from '@mmsim/procfs';
 import { buddyinfo, zoneTable } from './render.js';
 
 export interface TourOptions {
@@ -164,7 +172,7 @@ export function runTour(out: (line: string) => void, options: TourOptions): void
   );
 
   section('8. Boot a kernel: the direct map, per-CPU MMUs, SLUB');
-  const k = boot(kernelConfig(options));
+  const k = attachProcfs(boot(kernelConfig(options)));
   note(
     `boot(): ${k.machine.nrCpus} CPU(s) with a TLB hierarchy each; the direct map of all RAM at ` +
       `0xffff888000000000 in 1 GiB/2 MiB/4 KiB pages took ${k.pageTablePages} page-table pages.`,
@@ -269,7 +277,60 @@ export function runTour(out: (line: string) => void, options: TourOptions): void
     "vfree() clears the PTEs and flushes every CPU's TLB for the range (flush_tlb_kernel_range).",
   );
 
-  section('13. What it all cost (/proc/meminfo)');
+  section('13. A process: demand paging, page faults and copy-on-write');
+  const proc = k.createProcess('tour');
+  const text = proc.mmap(0, PAGE_SIZE, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, 'text');
+  const heap = proc.mmap(0, 16 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+  note(
+    `createProcess('tour') = pid ${proc.pid}; mmap(16 pages, PROT_READ|PROT_WRITE) = ${formatPtr(heap)}.`,
+  );
+  note(`/proc/${proc.pid}/maps (no page behind any of it yet: RSS ${proc.mm!.rss}):`);
+  for (const l of k.readProc(`/proc/${proc.pid}/maps`).trimEnd().split('\n')) out(`   ${l}`);
+  const faults0 = k.userspace.pgfault;
+  proc.mem.read8(heap + 3 * PAGE_SIZE);
+  note(
+    `A read of page 3 faults (do_anonymous_page()) and maps the shared zero page read-only: ` +
+      `faults ${k.userspace.pgfault - faults0}, RSS ${proc.mm!.rss}.`,
+  );
+  proc.mem.write32(heap + 3 * PAGE_SIZE, 0xc0ffee);
+  note(
+    `A write to it faults again (do_wp_page()): now a zeroed page of its own, writable: ` +
+      `faults ${k.userspace.pgfault - faults0}, RSS ${proc.mm!.rss}. The walk of the process's tables:`,
+  );
+  for (const l of formatExplanation(explain(k.mmu, heap + 3 * PAGE_SIZE)).split('\n'))
+    out(`   ${l}`);
+  const child = k.fork(proc);
+  note(
+    `fork() = pid ${child.pid}: the child shares the page, both PTEs read-only (copy-on-write).`,
+  );
+  const shared = proc.mm!.pgd.query(heap + 3 * PAGE_SIZE)!.pa;
+  child.mem.write32(heap + 3 * PAGE_SIZE, 1);
+  note(
+    `The child writes: it gets a copy (page 0x${child.mm!.pgd.query(heap + 3 * PAGE_SIZE)!.pa.toString(16)} ` +
+      `instead of 0x${shared.toString(16)}); the parent still reads 0x${proc.mem.read32(heap + 3 * PAGE_SIZE).toString(16)}.`,
+  );
+  proc.mem.write32(heap + 3 * PAGE_SIZE, 2);
+  note(
+    `The parent writes: the page is its alone again, so it is reused, not copied (pgreuse ${k.userspace.pgreuse}).`,
+  );
+  child.exit();
+  // A NULL pointer write: mov BYTE PTR [rax], 0x1 with rax = 0, at text + 0x40.
+  k.userspace.switchTo(proc);
+  proc.mprotect(text, PAGE_SIZE, PROT_READ | PROT_WRITE);
+  proc.mem.writeBytes(text + 0x40, [0xc6, 0x00, 0x01, 0xc3]);
+  proc.mprotect(text, PAGE_SIZE, PROT_READ | PROT_EXEC);
+  proc.regs.ip = text + 0x40;
+  note('Then the program writes through a NULL pointer. No VMA covers address 0: SIGSEGV.');
+  const sseq = k.klog.nextSeq;
+  try {
+    proc.mem.write8(0, 1);
+  } catch {
+    // Segfault: the report is in the log and the process is gone.
+  }
+  for (const r of k.klog.records(sseq)) out(`   ${r.text}`);
+  note(`The process is gone and every page came back (AnonPages: ${k.stats().anonPagesKb} kB).`);
+
+  section('14. What it all cost (/proc/meminfo)');
   const st = k.stats();
   for (const [name, kb] of [
     ['MemTotal', st.memTotalKb],
@@ -281,7 +342,7 @@ export function runTour(out: (line: string) => void, options: TourOptions): void
     out(`   ${`${name}:`.padEnd(16)}${String(kb).padStart(8)} kB`);
   }
 
-  section('14. slabtop: the caches by size');
+  section('15. slabtop: the caches by size');
   note('procps slabtop -o -s c (the caches that hold the most memory first), top rows:');
   for (const l of slabtop(k, { sort: 'c', rows: 8 }).split('\n')) out(`   ${l}`);
   const problems2 = [...k.slab.verify(), ...k.pages.verify()];

@@ -188,6 +188,21 @@ describe('mmsim tour (the demo)', () => {
       'page walks: 64 (the first pass misses every page; the second hits a TLB)',
     );
     expect(out).toContain('L1 dTLB: hits 64, misses 64');
+    // A process: demand paging, copy-on-write, and the segfault report.
+    expect(out).toContain(
+      '7ffff7ffe000-7ffff7fff000 r-xp 00000000 00:00 0                          [anon:text]',
+    );
+    expect(out).toContain('maps the shared zero page read-only: faults 1, RSS 0.');
+    expect(out).toContain('now a zeroed page of its own, writable: faults 2, RSS 1.');
+    expect(out).toMatch(
+      /--> PT index:0x1f1 \[decimal 497\] entry @0x\w+: 0x8000000\w+067 \(P RW US A D NX;/,
+    );
+    expect(out).toContain('it is reused, not copied (pgreuse 1).');
+    expect(out).toContain(
+      'tour[1000]: segfault at 0 ip 00007ffff7ffe040 sp 00007fffffffe000 error 6 likely on CPU 0 (core 0, socket 0)',
+    );
+    expect(out).toContain(`Code: ${Array(42).fill('00').join(' ')} <c6> 00 01 c3 00`);
+    expect(out).toContain('every page came back (AnonPages: 0 kB).');
   });
 
   it('tours any preset', () => {
