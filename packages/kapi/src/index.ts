@@ -6,3 +6,4 @@ export * from './kernel.js';
 export * from './mem.js';
 export * from './mm.js';
 export { VMALLOC_END, VMALLOC_START, Vmalloc } from './vmalloc.js';
+export { VirtualMemory } from './vmem.js';

@@ -23,7 +23,6 @@ import {
   __GFP_ZERO,
   ACCESS_EXEC,
   ACCESS_USER,
-  ACCESS_WRITE,
   formatGfp,
   GFP_HIGHUSER_MOVABLE,
   GFP_KERNEL,
@@ -44,6 +43,7 @@ import {
 } from '@mmsim/core';
 import { PageTable, x86_64 } from '@mmsim/mmu';
 import type { Kernel } from './kernel.js';
+import { VirtualMemory } from './vmem.js';
 
 // ---- include/linux/mm.h: vm_flags -------------------------------------------------------------
 export const VM_NONE = 0;
@@ -575,71 +575,22 @@ export function calcVmProtBits(prot: number): number {
   );
 }
 
-/** User-mode loads and stores of one process, through the current CPU's MMU. */
-export class UserMemory {
-  constructor(private readonly task: Process) {}
+/**
+ * User-mode loads and stores of one process, through the current CPU's MMU: every access
+ * carries ACCESS_USER, and a fault the kernel cannot resolve is SIGSEGV.
+ */
+export class UserMemory extends VirtualMemory {
+  constructor(private readonly task: Process) {
+    super(task.us.memory);
+  }
 
-  private pa(va: number, access: number): number {
+  protected pa(va: number, access: number): number {
     return this.task.us.userAccess(this.task, va, access | ACCESS_USER);
   }
-  private span(
-    va: number,
-    len: number,
-    access: number,
-    fn: (pa: number, n: number, done: number) => void,
-  ) {
-    if (!Number.isSafeInteger(len) || len < 0)
-      throw new RangeError(`length ${String(len)} is not a size_t`);
-    let done = 0;
-    while (done < len) {
-      const a = va + done;
-      const n = Math.min(len - done, PAGE_SIZE - (a % PAGE_SIZE));
-      fn(this.pa(a, access), n, done);
-      done += n;
-    }
-  }
-  read8(va: number): number {
-    return this.task.us.memory.read8(this.pa(va, 0));
-  }
-  read32(va: number): number {
-    if (va % PAGE_SIZE <= PAGE_SIZE - 4) return this.task.us.memory.read32(this.pa(va, 0));
-    const b = this.readBytes(va, 4);
-    return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
-  }
-  write8(va: number, value: number): void {
-    this.task.us.memory.write8(this.pa(va, ACCESS_WRITE), value);
-  }
-  write32(va: number, value: number): void {
-    if (va % PAGE_SIZE <= PAGE_SIZE - 4)
-      this.task.us.memory.write32(this.pa(va, ACCESS_WRITE), value);
-    else
-      this.writeBytes(va, [
-        value & 0xff,
-        (value >>> 8) & 0xff,
-        (value >>> 16) & 0xff,
-        (value >>> 24) & 0xff,
-      ]);
-  }
-  readBytes(va: number, len: number): Uint8Array {
-    const out = new Uint8Array(len);
-    const m = this.task.us.memory;
-    this.span(va, len, 0, (pa, n, done) => out.set(m.readBytes(pa, n), done));
-    return out;
-  }
-  writeBytes(va: number, bytes: ArrayLike<number>): void {
-    const src = bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes);
-    const m = this.task.us.memory;
-    this.span(va, src.length, ACCESS_WRITE, (pa, n, done) =>
-      m.writeBytes(pa, src.subarray(done, done + n)),
-    );
-  }
-  memset(va: number, byte: number, len: number): void {
-    const m = this.task.us.memory;
-    this.span(va, len, ACCESS_WRITE, (pa, n) => m.fill(pa, n, byte));
-  }
+
   /** An instruction fetch at `va` (the NX bit and VM_EXEC decide); returns the byte. */
   fetch(va: number): number {
-    return this.task.us.memory.read8(this.pa(va, ACCESS_EXEC));
+    return this.phys.read8(this.pa(va, ACCESS_EXEC));
   }
 }
 
