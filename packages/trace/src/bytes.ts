@@ -8,6 +8,10 @@
  *
  * ftrace.ts's tests hold for both parsers: test/ftrace.test.ts checks the real trace's 192,132
  * events come out of this one equal to the string parser's.
+ *
+ * Byte chunks go first through fastEvent(), a one-pass reader of the layout Linux 6.x prints
+ * that reads keys, hashes and compares 4 bytes at a time; it fills an event exactly as
+ * parseInto() does or leaves the line to it (test/fast-path.test.ts holds it to that).
  */
 import { parseGfp } from '@mmsim/core';
 import type { KmemEvent, KmemEventKind } from './api.js';
