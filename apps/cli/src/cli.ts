@@ -97,12 +97,25 @@ program
   .option('--slab <list>', 'slab allocators to compare, e.g. slub,slab,slob', 'slub')
   .option('--json', 'the full reports as JSON')
   .option('--csv', 'the time series as CSV')
+  .option('--allow-malformed', 'exit 0 even when some trace lines are malformed')
   .action(
     async (
       trace: string,
-      opts: { machine: string; slab: string; json?: boolean; csv?: boolean },
+      opts: {
+        machine: string;
+        slab: string;
+        json?: boolean;
+        csv?: boolean;
+        allowMalformed?: boolean;
+      },
     ) => {
-      process.stdout.write(await replayCommand(trace, opts));
+      const { text, malformed } = await replayCommand(trace, opts);
+      process.stdout.write(text);
+      // The whole report first (nothing is lost), then the line to act on.
+      if (malformed !== null) {
+        process.stderr.write(`mmsim: ${malformed}\n`);
+        if (!opts.allowMalformed) process.exitCode = 1;
+      }
     },
   );
 

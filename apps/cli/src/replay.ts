@@ -15,9 +15,19 @@ export interface ReplayOptions {
   csv?: boolean;
 }
 
+export interface ReplayOutput {
+  /** The table, JSON or CSV. */
+  text: string;
+  /**
+   * The one line a person reads when the trace had malformed lines (the first one, where
+   * and why, and how many more), or null.
+   */
+  malformed: string | null;
+}
+
 const kib = (b: number) => `${(b / 1024).toFixed(0)} KiB`;
 
-export async function replayCommand(file: string, opts: ReplayOptions): Promise<string> {
+export async function replayCommand(file: string, opts: ReplayOptions): Promise<ReplayOutput> {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
@@ -32,6 +42,7 @@ export async function replayCommand(file: string, opts: ReplayOptions): Promise<
       throw new Error(`unknown slab allocator '${s}' (slub, slab, slob)`);
   }
   const reports: { slab: string; report: ReplayReport; malformed: number }[] = [];
+  let malformed: string | null = null;
   for (const slab of slabs) {
     const config: BootConfig = { machine: opts.machine as 'laptop', slab: slab as 'slub' };
     const k = boot(config);
@@ -53,15 +64,25 @@ export async function replayCommand(file: string, opts: ReplayOptions): Promise<
     const { report, stats } = await replayTrace(k, stream, { freeRemaining: true });
     bar?.stop();
     reports.push({ slab, report, malformed: stats.malformed });
+    const first = stats.malformedLines[0];
+    if (first && malformed === null) {
+      const more = stats.malformed - 1;
+      malformed =
+        `${file}:${first.line}: malformed trace line (${first.reason}): ${JSON.stringify(first.text.slice(0, 80))}` +
+        (more > 0 ? ` (and ${more} more)` : '');
+    }
   }
+  const out = (text: string): ReplayOutput => ({ text, malformed });
   if (opts.json)
-    return `${JSON.stringify(
-      reports.map((r) => ({ slab: r.slab, ...r.report })),
-      null,
-      2,
-    )}\n`;
+    return out(
+      `${JSON.stringify(
+        reports.map((r) => ({ slab: r.slab, ...r.report })),
+        null,
+        2,
+      )}\n`,
+    );
   if (opts.csv) {
-    return reports.map((r) => `# ${r.slab}\n${samplesToCsv(r.report.samples)}`).join('');
+    return out(reports.map((r) => `# ${r.slab}\n${samplesToCsv(r.report.samples)}`).join(''));
   }
   const rows: [string, ...string[]][] = [
     ['', ...reports.map((r) => r.slab)],
@@ -83,5 +104,7 @@ export async function replayCommand(file: string, opts: ReplayOptions): Promise<
     ['frees of older objects', ...reports.map((r) => String(r.report.unknownFrees))],
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  return `${rows.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n')}\n`;
+  return out(
+    `${rows.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n')}\n`,
+  );
 }

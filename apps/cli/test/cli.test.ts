@@ -61,6 +61,31 @@ describe('mmsim replay', () => {
     expect(rows.errors).toEqual(['0', '0', '0']);
   });
 
+  it('a corrupt trace line: the report, then one clear line naming it, and exit 1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmsim-trace-'));
+    const file = join(dir, 'bad.trace');
+    writeFileSync(
+      file,
+      [
+        '# tracer: nop',
+        '            bash-1234    [001] .....  100.000001: kmalloc: call_site=foo+0x10/0x20 ptr=00000000deadbeef bytes_req=100 bytes_alloc=128 gfp_flags=GFP_KERNEL node=-1 accounted=false',
+        ' garbage line here',
+        '            bash-1234    [001] .....  100.000002: kfree: call_site=foo+0x10/0x20 ptr=00000000deadbeef',
+        'more garbage',
+        '',
+      ].join('\n'),
+    );
+    const r = run('replay', file);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^events {25}2\nmalformed lines {16}2\n/m);
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(
+      `mmsim: ${file}:3: malformed trace line (no [cpu] column): " garbage line here" (and 1 more)`,
+    );
+    const lenient = run('replay', file, '--allow-malformed');
+    expect(lenient.status).toBe(0);
+    expect(lenient.stderr).toContain(`mmsim: ${file}:3: malformed trace line`);
+  });
+
   it('a missing file or an unknown allocator is one clear line and exit 1', () => {
     const missing = run('replay', '/no/such/trace');
     expect([missing.status, missing.stderr]).toEqual([
