@@ -188,6 +188,17 @@ export function runTour(out: (line: string) => void, options: TourOptions): void
     );
     k.kfree(p);
   }
+  const dirty = k.kmalloc(64, GFP_KERNEL);
+  k.mem.memset(dirty, 0xaa, 64);
+  k.kfree(dirty);
+  const zeroed = k.kzalloc(64, GFP_KERNEL);
+  note(
+    `kmalloc(64) filled with 0xaa and freed; kzalloc(64) = ${formatPtr(zeroed)} ` +
+      `(${zeroed === dirty ? 'the same slot, LIFO' : 'another slot'}) reads ` +
+      `${Array.from(k.mem.readBytes(zeroed, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')} …: ` +
+      'kzalloc is kmalloc with __GFP_ZERO; kmalloc leaves the old bytes.',
+  );
+  k.kfree(zeroed);
   const inode = k.kmem_cache_create('my_inode', 600, 0, SLAB_HWCACHE_ALIGN, null)!;
   const objs = Array.from({ length: 20 }, () => k.kmem_cache_alloc(inode, GFP_KERNEL));
   const info = k.slab.cacheInfo(inode);

@@ -198,6 +198,9 @@ describe('mmsim tour (the demo)', () => {
     expect(out).toContain('SLUB: HWalign=64, Order=0-3, MinObjects=0, CPUs=16, Nodes=2');
     expect(out).toMatch(/kmalloc\( {4}1\) = ffff888\w+ from kmalloc-8, ksize 8/);
     expect(out).toContain('from the page allocator (an order-2 compound page), ksize 16384');
+    expect(out).toMatch(
+      /kzalloc\(64\) = ffff888\w+ \(the same slot, LIFO\) reads 00 00 00 00 …: kzalloc is kmalloc with __GFP_ZERO/,
+    );
     expect(out).toContain('BUG tour_buffers (Not tainted): Object corrupt');
     expect(out).toMatch(/FIX tour_buffers: Restoring Right Redzone 0x\w+-0x\w+=0xcc/);
     expect(out).toContain(
