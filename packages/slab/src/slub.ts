@@ -126,6 +126,10 @@ const SL_FULL = 4;
 const SL_CPU_PARTIAL = 8;
 
 const TWO_32 = 4294967296;
+// The hot paths write PAGE_OFFSET (x86-64's direct map, 0xffff888000000000 without the sign
+// extension) as a literal, since an imported binding is a load and a check on every use.
+if (PAGE_OFFSET !== 0x8880_0000_0000 || PAGE_SIZE !== 4096 || PGTY_slab !== 0xf5)
+  throw new Error('slub: PAGE_OFFSET, PAGE_SIZE or PGTY_slab changed; update the literals');
 /** The gfp bits the in-line fast path handles itself (everything but __GFP_ZERO). */
 const GFP_FAST_OK = (__GFP_BITS_MASK & ~__GFP_ZERO) >>> 0;
 const NIL = -1;
@@ -634,6 +638,41 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     w[i + 1] = hi;
   }
 
+  /**
+   * get_freepointer() for the object `off` bytes into `slab` when the slab lies in one 64 KiB
+   * memory chunk (order <= 4: compound pages are naturally aligned), with integer arithmetic on
+   * the pfn. The direct map's PAGE_OFFSET has zero low 32 bits, so the address's low word is
+   * the physical one, `(slab << 12) + off` wrapped to 32 bits, and its high word is
+   * 0x8880 + (slab >>> 20) (a 64 KiB block never crosses a 4 GiB line).
+   */
+  private slabGetFp(s: SlubCache, slab: number, off: number): number {
+    const w = this.mem.chunkWords(slab >>> 4);
+    const at = ((slab & 15) << 12) + off + s.offset;
+    let lo = w[at >> 2]!;
+    let hi = w[(at >> 2) + 1]!;
+    if (this.hardened) {
+      lo ^= s.randomLo ^ bswap32(0xffff0000 | (0x8880 + (slab >>> 20)));
+      hi ^= s.randomHi ^ bswap32(((slab << 12) + off + s.offset) | 0);
+    }
+    if ((lo | hi) === 0) return 0;
+    if (hi >>> 16 !== 0xffff) return -1;
+    return (hi & 0xffff) * 4294967296 + (lo >>> 0);
+  }
+
+  /** set_freepointer() for the object `off` bytes into `slab` (order <= 4), as slabGetFp(). */
+  private slabSetFp(s: SlubCache, slab: number, off: number, fp: number): void {
+    const w = this.mem.chunkWords(slab >>> 4);
+    const at = ((slab & 15) << 12) + off + s.offset;
+    let lo = fp === 0 ? 0 : fp | 0;
+    let hi = fp === 0 ? 0 : 0xffff0000 | Math.floor(fp / 4294967296);
+    if (this.hardened) {
+      lo ^= s.randomLo ^ bswap32(0xffff0000 | (0x8880 + (slab >>> 20)));
+      hi ^= s.randomHi ^ bswap32(((slab << 12) + off + s.offset) | 0);
+    }
+    w[at >> 2] = lo;
+    w[(at >> 2) + 1] = hi;
+  }
+
   // ---- the fast paths (slab_alloc_node() / do_slab_free() with a CPU slab) --------------------
 
   /**
@@ -720,8 +759,60 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
           s.cpuFreelist[cpu] = this.cpuNextFree(s, cpu, object);
           return object;
         }
-        const p = this.slowAlloc(s, gfp, NUMA_NO_NODE, this.siteKmalloc, size);
-        return p;
+        // ___slab_alloc()'s usual case, in line (a call per step costs more than the work):
+        // the CPU slab is exhausted (nothing on c->freelist nor on slab->freelist), so it
+        // leaves the CPU unlisted, and the first slab of the CPU partial list is frozen
+        // and loaded. Every check is made before anything changes; anything else takes
+        // slowAlloc(), which then does the same from the start.
+        const next = s.cpuPartial[cpu]!;
+        if (object === 0 && next !== NIL && s.order <= 4) {
+          const slabFreelist = this.slabFreelist;
+          const old = s.cpuSlab[cpu]!;
+          const fl = slabFreelist[next]!;
+          const objects = this.slabObjects[next]!;
+          const base = next * 4096 + 0x8880_0000_0000; // pfnToVirt(next)
+          const end = base + objects * s.size;
+          if ((old === NIL || slabFreelist[old] === 0) && fl >= base && fl < end) {
+            s.stats.allocSlowpath++;
+            const slabState = this.slabState;
+            if (old !== NIL) slabState[old]! &= ~SL_FROZEN;
+            s.cpuPartial[cpu] = this.lruNext[next]!;
+            s.cpuPartialSlabs[cpu]!--;
+            // freeze_slab() and load_freelist
+            slabFreelist[next] = 0;
+            this.slabInuse[next] = objects;
+            slabState[next] = SL_FROZEN;
+            s.cpuSlab[cpu] = next;
+            s.cpuSlabBase[cpu] = base;
+            s.cpuSlabEnd[cpu] = end;
+            s.cpuWords[cpu] = null;
+            // slabGetFp() written out: as a call it would not be inlined here (TurboFan's
+            // inlining budget for this function is spent), and the call costs more than it.
+            const off = ((fl - base) | 0) + s.offset;
+            const w = this.mem.chunkWords(next >>> 4);
+            const at = ((next & 15) << 12) + off;
+            let lo = w[at >> 2]!;
+            let hi = w[(at >> 2) + 1]!;
+            if (this.hardened) {
+              const x = 0xffff0000 | (0x8880 + (next >>> 20));
+              const y = ((next << 12) + off) | 0;
+              lo ^=
+                s.randomLo ^
+                (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24));
+              hi ^=
+                s.randomHi ^
+                (((y & 0xff) << 24) | ((y & 0xff00) << 8) | ((y >>> 8) & 0xff00) | (y >>> 24));
+            }
+            s.cpuFreelist[cpu] =
+              (lo | hi) === 0
+                ? 0
+                : hi >>> 16 !== 0xffff
+                  ? -1
+                  : (hi & 0xffff) * 4294967296 + (lo >>> 0);
+            return fl;
+          }
+        }
+        return this.slowAlloc(s, gfp, NUMA_NO_NODE, this.siteKmalloc, size);
       }
     }
     return super.kmalloc(size, gfp, nid, caller);
@@ -738,6 +829,39 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
         if (mm.pageType[slab] === PGTY_slab) {
           const s = this.cacheById[mm.owner[slab]!];
           if (s && !s.debug) {
+            const cpu = this.ctx.cpu;
+            if (slab !== s.cpuSlab[cpu] && s.order <= 4) {
+              // __slab_free()'s usual case, in line: the object goes back to a full slab
+              // that is not this CPU's, and the slab onto the CPU partial list, which has
+              // room. Everything is checked before anything changes; the other cases
+              // (an invalid pointer, a double free, a frozen or partial slab, a list to
+              // drain) are slowFree()'s.
+              const off = object - (slab * 4096 + 0x8880_0000_0000);
+              const pad = s.red_left_pad;
+              const slabFreelist = this.slabFreelist;
+              const partial = s.cpuPartial[cpu]!;
+              if (
+                slabFreelist[slab] === 0 &&
+                this.slabState[slab] === 0 &&
+                s.cpu_partial_slabs > 0 &&
+                (partial === NIL || s.cpuPartialSlabs[cpu]! < s.cpu_partial_slabs) &&
+                off >= pad &&
+                off < pad + this.slabObjects[slab]! * s.size &&
+                this.isObjectOffset(s, (off - pad) | 0)
+              ) {
+                this.slabSetFp(s, slab, off | 0, 0);
+                slabFreelist[slab] = object;
+                this.slabInuse[slab]!--;
+                // put_cpu_partial()
+                this.lruNext[slab] = partial;
+                this.slabState[slab] = SL_CPU_PARTIAL;
+                s.cpuPartial[cpu] = slab;
+                s.cpuPartialSlabs[cpu]!++;
+                return;
+              }
+              this.slowFree(s, slab, object);
+              return;
+            }
             this.slabFree(s, slab, object, this.siteKfree);
             return;
           }
@@ -940,7 +1064,11 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   private loadFreelist(s: SlubCache, cpu: number, fl: number): number {
     if (!(fl >= s.cpuSlabBase[cpu]! && fl < s.cpuSlabEnd[cpu]!))
       return this.corruptFreelist(s, cpu, fl);
-    s.cpuFreelist[cpu] = this.getFreepointer(s, fl);
+    const slab = s.cpuSlab[cpu]!;
+    s.cpuFreelist[cpu] =
+      s.order <= 4
+        ? this.slabGetFp(s, slab, (fl - (slab * 4096 + 0x8880_0000_0000)) | 0)
+        : this.getFreepointer(s, fl);
     return fl;
   }
 
@@ -1337,11 +1465,13 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
 
   /** mm/slub.c __slab_free(): a free into a slab that is not this CPU's. */
   private slowFree(s: SlubCache, slab: number, object: number): void {
-    const base = pfnToVirt(slab) + s.red_left_pad;
+    // The offset into the slab, in integers from here on (PAGE_OFFSET written out: an
+    // imported binding is a load and a check on every use).
+    const off = object - (slab * 4096 + 0x8880_0000_0000);
+    const pad = s.red_left_pad;
     if (
-      object < base ||
-      object >= base + this.slabObjects[slab]! * s.size ||
-      !this.isObjectOffset(s, (object - base) | 0)
+      !(off >= pad && off < pad + this.slabObjects[slab]! * s.size) ||
+      !this.isObjectOffset(s, (off - pad) | 0)
     ) {
       this.invalidPointer(s, slab, object);
       return;
@@ -1349,7 +1479,8 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const prior = this.slabFreelist[slab]!;
     if (object === prior && this.hardened) throw this.naiveDoubleFree(s);
     const state = this.slabState[slab]!;
-    this.setFreepointer(s, object, prior);
+    if (s.order <= 4) this.slabSetFp(s, slab, off | 0, prior);
+    else this.setFreepointer(s, object, prior);
     this.slabFreelist[slab] = object;
     const inuse = --this.slabInuse[slab]!;
     if (state & SL_FROZEN) {
