@@ -31,9 +31,11 @@
  */
 import {
   __CMPXCHG_DOUBLE,
+  __GFP_ACCOUNT,
   __GFP_BITS_MASK,
   __GFP_COMP,
   __GFP_DIRECT_RECLAIM,
+  __GFP_DMA,
   __GFP_KSWAPD_RECLAIM,
   __GFP_NOFAIL,
   __GFP_NOMEMALLOC,
@@ -119,20 +121,48 @@ const SLAB_NO_CMPXCHG = SLAB_CONSISTENCY_CHECKS | SLAB_STORE_USER | SLAB_TRACE;
 /** mm/slub.c new_slab(): what it keeps of the caller's gfp. */
 const GFP_SLAB_KEEP = GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK;
 
-// slab state bits (struct slab: frozen; where the slab is listed)
-const SL_FROZEN = 1;
-const SL_NODE_PARTIAL = 2;
-const SL_FULL = 4;
-const SL_CPU_PARTIAL = 8;
-
-const TWO_32 = 4294967296;
-// The hot paths write PAGE_OFFSET (x86-64's direct map, 0xffff888000000000 without the sign
-// extension) as a literal, since an imported binding is a load and a check on every use.
-if (PAGE_OFFSET !== 0x8880_0000_0000 || PAGE_SIZE !== 4096 || PGTY_slab !== 0xf5)
-  throw new Error('slub: PAGE_OFFSET, PAGE_SIZE or PGTY_slab changed; update the literals');
-/** The gfp bits the in-line fast path handles itself (everything but __GFP_ZERO). */
-const GFP_FAST_OK = (__GFP_BITS_MASK & ~__GFP_ZERO) >>> 0;
-const NIL = -1;
+/**
+ * The constants of the hot paths, as an enum: esbuild (tsup's build, tsx) writes enum members
+ * in as literals, whereas a module-level `const` stays a variable that optimised code loads
+ * and checks on every use (the bundle makes it a `var`), and an imported one a module cell
+ * (measured: ~6% of the mixed kmalloc/kfree pattern, ~4% of the 64-byte pairs). The values
+ * are @mmsim/core's, checked below when the module loads.
+ */
+enum K {
+  // slab state bits (struct slab: frozen; where the slab is listed)
+  SL_FROZEN = 1,
+  SL_NODE_PARTIAL = 2,
+  SL_FULL = 4,
+  SL_CPU_PARTIAL = 8,
+  /** No slab (an empty list, no CPU slab). */
+  NIL = -1,
+  TWO_32 = 4294967296,
+  /** x86-64's direct map: 0xffff888000000000 without the sign extension. */
+  PAGE_OFFSET = 0x8880_0000_0000,
+  PAGE_SIZE = 4096,
+  PGTY_slab = 0xf5,
+  ZERO_SIZE_PTR = 16,
+  NUMA_NO_NODE = -1,
+  __GFP_DIRECT_RECLAIM = 0x400,
+  /** The gfp bits the in-line fast paths handle themselves (everything but __GFP_ZERO). */
+  GFP_FAST_OK = 0x1fffeff,
+  KMALLOC_MAX_CACHE_SIZE = 8192,
+  /** The gfp bits that choose a kmalloc family other than KMALLOC_NORMAL (kmalloc_type()). */
+  KMALLOC_TYPE_BITS = 0x400011,
+}
+if (
+  K.PAGE_OFFSET !== PAGE_OFFSET ||
+  K.PAGE_SIZE !== PAGE_SIZE ||
+  K.PGTY_slab !== PGTY_slab ||
+  K.ZERO_SIZE_PTR !== ZERO_SIZE_PTR ||
+  K.NUMA_NO_NODE !== NUMA_NO_NODE ||
+  K.__GFP_DIRECT_RECLAIM !== __GFP_DIRECT_RECLAIM ||
+  K.GFP_FAST_OK !== (__GFP_BITS_MASK & ~__GFP_ZERO) >>> 0 ||
+  K.KMALLOC_MAX_CACHE_SIZE !== KMALLOC_MAX_CACHE_SIZE ||
+  K.KMALLOC_TYPE_BITS !== (__GFP_RECLAIMABLE | __GFP_DMA | __GFP_ACCOUNT)
+) {
+  throw new Error('slub: a constant of @mmsim/core changed; update enum K');
+}
 
 /** swab32(). */
 const bswap32 = (x: number): number =>
@@ -306,19 +336,19 @@ export class SlubCache extends SlabCacheBase {
   ) {
     super(id, name, objectSize, flags, args);
     this.cpuFreelist = new Float64Array(nrCpus);
-    this.cpuSlab = new Int32Array(nrCpus).fill(NIL);
+    this.cpuSlab = new Int32Array(nrCpus).fill(K.NIL);
     this.cpuSlabBase = new Float64Array(nrCpus);
     this.cpuSlabEnd = new Float64Array(nrCpus);
-    this.cpuPartial = new Int32Array(nrCpus).fill(NIL);
+    this.cpuPartial = new Int32Array(nrCpus).fill(K.NIL);
     this.cpuPartialSlabs = new Int32Array(nrCpus);
     this.cpuWords = new Array<Int32Array | null>(nrCpus).fill(null);
     this.cpuWordBase = new Float64Array(nrCpus);
     this.cpuXorLo = new Int32Array(nrCpus);
     this.cpuBaseLow = new Int32Array(nrCpus);
-    this.partialHead = new Int32Array(nrNodes).fill(NIL);
-    this.partialTail = new Int32Array(nrNodes).fill(NIL);
+    this.partialHead = new Int32Array(nrNodes).fill(K.NIL);
+    this.partialTail = new Int32Array(nrNodes).fill(K.NIL);
     this.nrPartial = new Int32Array(nrNodes);
-    this.fullHead = new Int32Array(nrNodes).fill(NIL);
+    this.fullHead = new Int32Array(nrNodes).fill(K.NIL);
     this.nrSlabs = new Float64Array(nrNodes);
     this.totalObjects = new Float64Array(nrNodes);
   }
@@ -614,12 +644,12 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     let lo = w[i]!;
     let hi = w[i + 1]!;
     if (this.hardened) {
-      lo ^= s.randomLo ^ bswap32(0xffff0000 | Math.floor(at / TWO_32));
+      lo ^= s.randomLo ^ bswap32(0xffff0000 | Math.floor(at / K.TWO_32));
       hi ^= s.randomHi ^ bswap32(at | 0);
     }
     if ((lo | hi) === 0) return 0;
     if (hi >>> 16 !== 0xffff) return -1;
-    return (hi & 0xffff) * TWO_32 + (lo >>> 0);
+    return (hi & 0xffff) * K.TWO_32 + (lo >>> 0);
   }
 
   /** set_freepointer(): store `fp` (0 = NULL) in `object`'s free pointer word. */
@@ -629,9 +659,9 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const w = this.mem.chunkWords(Math.floor(phys / 65536));
     const i = (phys & 0xffff) >>> 2;
     let lo = fp === 0 ? 0 : fp | 0;
-    let hi = fp === 0 ? 0 : 0xffff0000 | Math.floor(fp / TWO_32);
+    let hi = fp === 0 ? 0 : 0xffff0000 | Math.floor(fp / K.TWO_32);
     if (this.hardened) {
-      lo ^= s.randomLo ^ bswap32(0xffff0000 | Math.floor(at / TWO_32));
+      lo ^= s.randomLo ^ bswap32(0xffff0000 | Math.floor(at / K.TWO_32));
       hi ^= s.randomHi ^ bswap32(at | 0);
     }
     w[i] = lo;
@@ -656,7 +686,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     }
     if ((lo | hi) === 0) return 0;
     if (hi >>> 16 !== 0xffff) return -1;
-    return (hi & 0xffff) * 4294967296 + (lo >>> 0);
+    return (hi & 0xffff) * K.TWO_32 + (lo >>> 0);
   }
 
   /** set_freepointer() for the object `off` bytes into `slab` (order <= 4), as slabGetFp(). */
@@ -664,7 +694,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const w = this.mem.chunkWords(slab >>> 4);
     const at = ((slab & 15) << 12) + off + s.offset;
     let lo = fp === 0 ? 0 : fp | 0;
-    let hi = fp === 0 ? 0 : 0xffff0000 | Math.floor(fp / 4294967296);
+    let hi = fp === 0 ? 0 : 0xffff0000 | Math.floor(fp / K.TWO_32);
     if (this.hardened) {
       lo ^= s.randomLo ^ bswap32(0xffff0000 | (0x8880 + (slab >>> 20)));
       hi ^= s.randomHi ^ bswap32(((slab << 12) + off + s.offset) | 0);
@@ -684,12 +714,12 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     if (
       caller === undefined &&
       gfp >>> 0 === gfp &&
-      (gfp & ~GFP_FAST_OK) === 0 &&
+      (gfp & ~K.GFP_FAST_OK) === 0 &&
       s !== null &&
       typeof s === 'object' &&
       this.cacheById[s.id] === s
     ) {
-      if (gfp & __GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
+      if (gfp & K.__GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
       const cpu = this.ctx.cpu;
       const object = s.cpuFreelist[cpu]!;
       const w = s.cpuWords[cpu];
@@ -709,11 +739,11 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
         }
         // get_freepointer_safe(): the next pointer is taken as it is, garbage or not.
         s.cpuFreelist[cpu] =
-          (lo | hi) === 0 ? 0 : hi >>> 16 !== 0xffff ? -1 : (hi & 0xffff) * TWO_32 + (lo >>> 0);
+          (lo | hi) === 0 ? 0 : hi >>> 16 !== 0xffff ? -1 : (hi & 0xffff) * K.TWO_32 + (lo >>> 0);
         return object;
       }
       if (!s.dead)
-        return this.slabAlloc(s, gfp, NUMA_NO_NODE, this.siteKmemCacheAlloc, s.object_size);
+        return this.slabAlloc(s, gfp, K.NUMA_NO_NODE, this.siteKmemCacheAlloc, s.object_size);
     }
     return super.kmem_cache_alloc(cache, gfp, caller);
   }
@@ -740,19 +770,27 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   }
 
   /** kmalloc(): the cache lookup and the CPU freelist pop in line for ordinary requests. */
-  override kmalloc(size: number, gfp: Gfp, nid: number = NUMA_NO_NODE, caller?: CallSite): number {
+  override kmalloc(
+    size: number,
+    gfp: Gfp,
+    nid: number = K.NUMA_NO_NODE,
+    caller?: CallSite,
+  ): number {
     if (
       caller === undefined &&
-      nid === NUMA_NO_NODE &&
+      nid === K.NUMA_NO_NODE &&
       (size | 0) === size &&
       size > 0 &&
-      size <= KMALLOC_MAX_CACHE_SIZE &&
+      size <= K.KMALLOC_MAX_CACHE_SIZE &&
       gfp >>> 0 === gfp &&
-      (gfp & ~GFP_FAST_OK) === 0
+      (gfp & ~K.GFP_FAST_OK) === 0
     ) {
-      const s = this.kmallocCaches[this.kmallocType(gfp)]![this.kmallocIndex(size)];
+      const s =
+        this.kmallocCaches[(gfp & K.KMALLOC_TYPE_BITS) === 0 ? 0 : this.kmallocType(gfp)]![
+          this.kmallocIndex(size)
+        ];
       if (s && !s.debug) {
-        if (gfp & __GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
+        if (gfp & K.__GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
         const cpu = this.ctx.cpu;
         const object = s.cpuFreelist[cpu]!;
         if (object !== 0 && object >= s.cpuSlabBase[cpu]! && object < s.cpuSlabEnd[cpu]!) {
@@ -765,23 +803,23 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
         // and loaded. Every check is made before anything changes; anything else takes
         // slowAlloc(), which then does the same from the start.
         const next = s.cpuPartial[cpu]!;
-        if (object === 0 && next !== NIL && s.order <= 4) {
+        if (object === 0 && next !== K.NIL && s.order <= 4) {
           const slabFreelist = this.slabFreelist;
           const old = s.cpuSlab[cpu]!;
           const fl = slabFreelist[next]!;
           const objects = this.slabObjects[next]!;
-          const base = next * 4096 + 0x8880_0000_0000; // pfnToVirt(next)
+          const base = next * K.PAGE_SIZE + K.PAGE_OFFSET; // pfnToVirt(next)
           const end = base + objects * s.size;
-          if ((old === NIL || slabFreelist[old] === 0) && fl >= base && fl < end) {
+          if ((old === K.NIL || slabFreelist[old] === 0) && fl >= base && fl < end) {
             s.stats.allocSlowpath++;
             const slabState = this.slabState;
-            if (old !== NIL) slabState[old]! &= ~SL_FROZEN;
+            if (old !== K.NIL) slabState[old]! &= ~K.SL_FROZEN;
             s.cpuPartial[cpu] = this.lruNext[next]!;
             s.cpuPartialSlabs[cpu]!--;
             // freeze_slab() and load_freelist
             slabFreelist[next] = 0;
             this.slabInuse[next] = objects;
-            slabState[next] = SL_FROZEN;
+            slabState[next] = K.SL_FROZEN;
             s.cpuSlab[cpu] = next;
             s.cpuSlabBase[cpu] = base;
             s.cpuSlabEnd[cpu] = end;
@@ -808,11 +846,11 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
                 ? 0
                 : hi >>> 16 !== 0xffff
                   ? -1
-                  : (hi & 0xffff) * 4294967296 + (lo >>> 0);
+                  : (hi & 0xffff) * K.TWO_32 + (lo >>> 0);
             return fl;
           }
         }
-        return this.slowAlloc(s, gfp, NUMA_NO_NODE, this.siteKmalloc, size);
+        return this.slowAlloc(s, gfp, K.NUMA_NO_NODE, this.siteKmalloc, size);
       }
     }
     return super.kmalloc(size, gfp, nid, caller);
@@ -820,48 +858,15 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
 
   /** kfree(): the slab lookup and the CPU freelist push in line for ordinary frees. */
   override kfree(object: number, caller?: CallSite): void {
-    if (caller === undefined && object > ZERO_SIZE_PTR && Number.isInteger(object)) {
+    if (caller === undefined && object > K.ZERO_SIZE_PTR && Number.isInteger(object)) {
       const mm = this.mm;
-      const pfn = Math.floor((object - PAGE_OFFSET) / PAGE_SIZE);
+      const pfn = Math.floor((object - K.PAGE_OFFSET) / K.PAGE_SIZE);
       if (pfn >= 0 && pfn < mm.nrPages) {
         const t = mm.tailOf[pfn]!;
         const slab = t === 0 ? pfn : t - 1;
-        if (mm.pageType[slab] === PGTY_slab) {
+        if (mm.pageType[slab] === K.PGTY_slab) {
           const s = this.cacheById[mm.owner[slab]!];
           if (s && !s.debug) {
-            const cpu = this.ctx.cpu;
-            if (slab !== s.cpuSlab[cpu] && s.order <= 4) {
-              // __slab_free()'s usual case, in line: the object goes back to a full slab
-              // that is not this CPU's, and the slab onto the CPU partial list, which has
-              // room. Everything is checked before anything changes; the other cases
-              // (an invalid pointer, a double free, a frozen or partial slab, a list to
-              // drain) are slowFree()'s.
-              const off = object - (slab * 4096 + 0x8880_0000_0000);
-              const pad = s.red_left_pad;
-              const slabFreelist = this.slabFreelist;
-              const partial = s.cpuPartial[cpu]!;
-              if (
-                slabFreelist[slab] === 0 &&
-                this.slabState[slab] === 0 &&
-                s.cpu_partial_slabs > 0 &&
-                (partial === NIL || s.cpuPartialSlabs[cpu]! < s.cpu_partial_slabs) &&
-                off >= pad &&
-                off < pad + this.slabObjects[slab]! * s.size &&
-                this.isObjectOffset(s, (off - pad) | 0)
-              ) {
-                this.slabSetFp(s, slab, off | 0, 0);
-                slabFreelist[slab] = object;
-                this.slabInuse[slab]!--;
-                // put_cpu_partial()
-                this.lruNext[slab] = partial;
-                this.slabState[slab] = SL_CPU_PARTIAL;
-                s.cpuPartial[cpu] = slab;
-                s.cpuPartialSlabs[cpu]!++;
-                return;
-              }
-              this.slowFree(s, slab, object);
-              return;
-            }
             this.slabFree(s, slab, object, this.siteKfree);
             return;
           }
@@ -881,7 +886,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     origSize: number,
   ): number {
     // slab_pre_alloc_hook() → might_alloc()
-    if (gfp & __GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
+    if (gfp & K.__GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
     const cpu = this.ctx.cpu;
     let object = s.cpuFreelist[cpu]!;
     if (object !== 0 && (nid < 0 || this.mm.node[s.cpuSlab[cpu]!] === nid)) {
@@ -934,7 +939,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     if (s.debug) return this.allocDebug(s, gfp, nid, caller, origSize);
     const cpu = this.ctx.cpu;
     let slab = s.cpuSlab[cpu]!;
-    if (slab !== NIL) {
+    if (slab !== K.NIL) {
       if (nid >= 0 && this.mm.node[slab] !== nid) {
         this.deactivateCpuSlab(s, cpu);
       } else {
@@ -946,16 +951,16 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
           return this.loadFreelist(s, cpu, fl);
         }
         // The CPU slab is full: it leaves the CPU and sits on no list.
-        this.slabState[slab]! &= ~SL_FROZEN;
-        s.cpuSlab[cpu] = NIL;
+        this.slabState[slab]! &= ~K.SL_FROZEN;
+        s.cpuSlab[cpu] = K.NIL;
         s.cpuWords[cpu] = null;
       }
     }
     // new_slab: the CPU partial list first.
-    while ((slab = s.cpuPartial[cpu]!) !== NIL) {
+    while ((slab = s.cpuPartial[cpu]!) !== K.NIL) {
       s.cpuPartial[cpu] = this.lruNext[slab]!;
       s.cpuPartialSlabs[cpu]!--;
-      this.slabState[slab]! &= ~SL_CPU_PARTIAL;
+      this.slabState[slab]! &= ~K.SL_CPU_PARTIAL;
       if (nid >= 0 && this.mm.node[slab] !== nid) {
         this.putPartial(s, slab);
         continue;
@@ -963,9 +968,9 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       return this.installSlab(s, cpu, slab);
     }
     slab = this.getPartial(s, nid, gfp);
-    if (slab !== NIL) return this.installSlab(s, cpu, slab);
+    if (slab !== K.NIL) return this.installSlab(s, cpu, slab);
     slab = this.newSlab(s, gfp, nid);
-    if (slab === NIL) {
+    if (slab === K.NIL) {
       this.slabOutOfMemory(s, gfp, nid);
       return 0;
     }
@@ -978,8 +983,8 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const fl = this.slabFreelist[slab]!;
     this.slabFreelist[slab] = 0;
     this.slabInuse[slab] = this.slabObjects[slab]!;
-    this.slabState[slab] = SL_FROZEN;
-    if (s.cpuSlab[cpu] !== NIL) this.deactivateCpuSlab(s, cpu);
+    this.slabState[slab] = K.SL_FROZEN;
+    if (s.cpuSlab[cpu] !== K.NIL) this.deactivateCpuSlab(s, cpu);
     s.cpuSlab[cpu] = slab;
     const base = pfnToVirt(slab);
     s.cpuSlabBase[cpu] = base;
@@ -1010,7 +1015,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const at = ((object - s.cpuWordBase[cpu]!) | 0) + s.offset;
     const i = at >> 2;
     let lo = fp === 0 ? 0 : fp | 0;
-    let hi = fp === 0 ? 0 : 0xffff0000 | Math.floor(fp / TWO_32);
+    let hi = fp === 0 ? 0 : 0xffff0000 | Math.floor(fp / K.TWO_32);
     if (this.hardened) {
       lo ^= s.cpuXorLo[cpu]!;
       hi ^= s.randomHi ^ bswap32((s.cpuBaseLow[cpu]! + at) | 0);
@@ -1039,7 +1044,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       lo ^= s.cpuXorLo[cpu]!;
       hi ^= s.randomHi ^ bswap32((s.cpuBaseLow[cpu]! + at) | 0);
     }
-    return (lo | hi) === 0 ? 0 : hi >>> 16 !== 0xffff ? -1 : (hi & 0xffff) * TWO_32 + (lo >>> 0);
+    return (lo | hi) === 0 ? 0 : hi >>> 16 !== 0xffff ? -1 : (hi & 0xffff) * K.TWO_32 + (lo >>> 0);
   }
 
   /**
@@ -1054,9 +1059,9 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     s.cpuWords[cpu] = w;
     s.cpuWordBase[cpu] = chunkBase;
     s.cpuXorLo[cpu] = this.hardened
-      ? s.randomLo ^ bswap32(0xffff0000 | Math.floor(chunkBase / TWO_32))
+      ? s.randomLo ^ bswap32(0xffff0000 | Math.floor(chunkBase / K.TWO_32))
       : 0;
-    s.cpuBaseLow[cpu] = (chunkBase - Math.floor(chunkBase / TWO_32) * TWO_32) | 0;
+    s.cpuBaseLow[cpu] = (chunkBase - Math.floor(chunkBase / K.TWO_32) * K.TWO_32) | 0;
     return w;
   }
 
@@ -1067,7 +1072,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const slab = s.cpuSlab[cpu]!;
     s.cpuFreelist[cpu] =
       s.order <= 4
-        ? this.slabGetFp(s, slab, (fl - (slab * 4096 + 0x8880_0000_0000)) | 0)
+        ? this.slabGetFp(s, slab, (fl - (slab * K.PAGE_SIZE + K.PAGE_OFFSET)) | 0)
         : this.getFreepointer(s, fl);
     return fl;
   }
@@ -1076,28 +1081,28 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   private getPartial(s: SlubCache, nid: number, gfp: Gfp): number {
     const search = nid < 0 ? (this.env.cpuToNode[this.ctx.cpu] ?? 0) : nid;
     const slab = this.getPartialNode(s, search);
-    if (slab !== NIL || (nid >= 0 && gfp & __GFP_THISNODE)) return slab;
+    if (slab !== K.NIL || (nid >= 0 && gfp & __GFP_THISNODE)) return slab;
     // get_any_partial(): other nodes, only where they keep more than min_partial slabs.
     // Linux also gates this on remote_node_defrag_ratio and get_cycles(); always trying is
     // the deterministic equivalent of the default ratio.
     for (let n = 0; n < this.nrNodes; n++) {
       if (n === search || s.nrPartial[n]! <= s.min_partial) continue;
       const got = this.getPartialNode(s, n);
-      if (got !== NIL) return got;
+      if (got !== K.NIL) return got;
     }
-    return NIL;
+    return K.NIL;
   }
 
   /** mm/slub.c get_partial_node(): one slab to use now, and a few more for the CPU list. */
   private getPartialNode(s: SlubCache, node: number): number {
-    if (s.nrPartial[node] === 0) return NIL;
-    let first = NIL;
+    if (s.nrPartial[node] === 0) return K.NIL;
+    let first = K.NIL;
     let extra = 0;
     let slab = s.partialHead[node]!;
-    while (slab !== NIL) {
+    while (slab !== K.NIL) {
       const next = this.lruNext[slab]!;
       this.removePartial(s, node, slab);
-      if (first === NIL) {
+      if (first === K.NIL) {
         first = slab;
         if (s.cpu_partial_slabs === 0) break;
       } else {
@@ -1128,7 +1133,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       order = s.minOrder;
       objects = s.minObjects;
       pfn = this.pages.allocPages(flags, order, nid);
-      if (pfn === NO_PAGE) return NIL;
+      if (pfn === NO_PAGE) return K.NIL;
       s.stats.orderFallback++;
     }
     s.stats.allocSlab++;
@@ -1244,24 +1249,24 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   /** add_partial(): on the node's partial list, at the head or the tail. */
   private addPartial(s: SlubCache, slab: number, tail: boolean): void {
     const n = this.mm.node[slab]!;
-    this.slabState[slab] = (this.slabState[slab]! & ~SL_FULL) | SL_NODE_PARTIAL;
+    this.slabState[slab] = (this.slabState[slab]! & ~K.SL_FULL) | K.SL_NODE_PARTIAL;
     s.nrPartial[n]!++;
     const head = s.partialHead[n]!;
-    if (head === NIL) {
-      this.lruNext[slab] = NIL;
-      this.lruPrev[slab] = NIL;
+    if (head === K.NIL) {
+      this.lruNext[slab] = K.NIL;
+      this.lruPrev[slab] = K.NIL;
       s.partialHead[n] = slab;
       s.partialTail[n] = slab;
     } else if (tail) {
       const t = s.partialTail[n]!;
       this.lruNext[t] = slab;
       this.lruPrev[slab] = t;
-      this.lruNext[slab] = NIL;
+      this.lruNext[slab] = K.NIL;
       s.partialTail[n] = slab;
     } else {
       this.lruPrev[head] = slab;
       this.lruNext[slab] = head;
-      this.lruPrev[slab] = NIL;
+      this.lruPrev[slab] = K.NIL;
       s.partialHead[n] = slab;
     }
   }
@@ -1270,44 +1275,44 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   private removePartial(s: SlubCache, n: number, slab: number): void {
     const next = this.lruNext[slab]!;
     const prev = this.lruPrev[slab]!;
-    if (prev === NIL) s.partialHead[n] = next;
+    if (prev === K.NIL) s.partialHead[n] = next;
     else this.lruNext[prev] = next;
-    if (next === NIL) s.partialTail[n] = prev;
+    if (next === K.NIL) s.partialTail[n] = prev;
     else this.lruPrev[next] = prev;
     s.nrPartial[n]!--;
-    this.slabState[slab]! &= ~SL_NODE_PARTIAL;
+    this.slabState[slab]! &= ~K.SL_NODE_PARTIAL;
   }
 
   /** add_full() (debug caches only): full slabs are tracked so validation can find them. */
   private addFull(s: SlubCache, slab: number): void {
     const n = this.mm.node[slab]!;
-    this.slabState[slab]! |= SL_FULL;
+    this.slabState[slab]! |= K.SL_FULL;
     const head = s.fullHead[n]!;
     this.lruNext[slab] = head;
-    this.lruPrev[slab] = NIL;
-    if (head !== NIL) this.lruPrev[head] = slab;
+    this.lruPrev[slab] = K.NIL;
+    if (head !== K.NIL) this.lruPrev[head] = slab;
     s.fullHead[n] = slab;
   }
 
   private removeFull(s: SlubCache, slab: number): void {
-    if (!(this.slabState[slab]! & SL_FULL)) return;
+    if (!(this.slabState[slab]! & K.SL_FULL)) return;
     const n = this.mm.node[slab]!;
     const next = this.lruNext[slab]!;
     const prev = this.lruPrev[slab]!;
-    if (prev === NIL) s.fullHead[n] = next;
+    if (prev === K.NIL) s.fullHead[n] = next;
     else this.lruNext[prev] = next;
-    if (next !== NIL) this.lruPrev[next] = prev;
-    this.slabState[slab]! &= ~SL_FULL;
+    if (next !== K.NIL) this.lruPrev[next] = prev;
+    this.slabState[slab]! &= ~K.SL_FULL;
   }
 
   /** put_cpu_partial(): push onto this CPU's partial list, draining a full list first. */
   private putCpuPartial(s: SlubCache, slab: number, drain: boolean): void {
     const cpu = this.ctx.cpu;
-    if (drain && s.cpuPartial[cpu] !== NIL && s.cpuPartialSlabs[cpu]! >= s.cpu_partial_slabs) {
+    if (drain && s.cpuPartial[cpu] !== K.NIL && s.cpuPartialSlabs[cpu]! >= s.cpu_partial_slabs) {
       this.putPartials(s, cpu);
     }
     this.lruNext[slab] = s.cpuPartial[cpu]!;
-    this.slabState[slab] = SL_CPU_PARTIAL;
+    this.slabState[slab] = K.SL_CPU_PARTIAL;
     s.cpuPartial[cpu] = slab;
     s.cpuPartialSlabs[cpu]!++;
   }
@@ -1315,9 +1320,9 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   /** __put_partials(): move a CPU's partial slabs to their nodes (or free the empty ones). */
   private putPartials(s: SlubCache, cpu: number): void {
     let slab = s.cpuPartial[cpu]!;
-    s.cpuPartial[cpu] = NIL;
+    s.cpuPartial[cpu] = K.NIL;
     s.cpuPartialSlabs[cpu] = 0;
-    while (slab !== NIL) {
+    while (slab !== K.NIL) {
       const next = this.lruNext[slab]!;
       this.slabState[slab] = 0;
       this.putPartial(s, slab);
@@ -1336,10 +1341,10 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   private deactivateCpuSlab(s: SlubCache, cpu: number): void {
     const slab = s.cpuSlab[cpu]!;
     let fl = s.cpuFreelist[cpu]!;
-    s.cpuSlab[cpu] = NIL;
+    s.cpuSlab[cpu] = K.NIL;
     s.cpuFreelist[cpu] = 0;
     s.cpuWords[cpu] = null;
-    if (slab === NIL) return;
+    if (slab === K.NIL) return;
     const remote = this.slabFreelist[slab] !== 0;
     // Splice c->freelist in front of slab->freelist, counting the objects returned.
     let count = 0;
@@ -1363,7 +1368,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   private flushAll(s: SlubCache): void {
     for (let cpu = 0; cpu < this.nrCpus; cpu++) {
       this.deactivateCpuSlab(s, cpu);
-      if (s.cpuPartial[cpu] !== NIL) this.putPartials(s, cpu);
+      if (s.cpuPartial[cpu] !== K.NIL) this.putPartials(s, cpu);
     }
   }
 
@@ -1465,9 +1470,72 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
 
   /** mm/slub.c __slab_free(): a free into a slab that is not this CPU's. */
   private slowFree(s: SlubCache, slab: number, object: number): void {
+    if (s.order <= 4) {
+      const cpu = this.ctx.cpu;
+      // __slab_free()'s usual cases, in line (a call per step costs more than the
+      // work): the object goes back to a slab that is not this CPU's and
+      // - was full: it then goes onto the CPU partial list, which has room, or
+      // - is on the CPU partial list, or on the node's and keeps an object in use.
+      // Everything is checked before anything changes; the other cases (an invalid
+      // pointer, a double free, a frozen slab, a list to drain, a slab to discard)
+      // are below.
+      const off = object - (slab * K.PAGE_SIZE + K.PAGE_OFFSET);
+      const pad = s.red_left_pad;
+      const slabFreelist = this.slabFreelist;
+      const slabState = this.slabState;
+      const slabInuse = this.slabInuse;
+      const prior = slabFreelist[slab]!;
+      const state = slabState[slab]!;
+      const partial = s.cpuPartial[cpu]!;
+      if (
+        (prior === 0
+          ? state === 0 &&
+            s.cpu_partial_slabs > 0 &&
+            (partial === K.NIL || s.cpuPartialSlabs[cpu]! < s.cpu_partial_slabs)
+          : object !== prior &&
+            (state === K.SL_CPU_PARTIAL ||
+              (state === K.SL_NODE_PARTIAL && slabInuse[slab]! > 1))) &&
+        off >= pad &&
+        off < pad + this.slabObjects[slab]! * s.size &&
+        (s.sizeMask !== 0 ? ((off - pad) & s.sizeMask) === 0 : ((off - pad) | 0) % s.size === 0)
+      ) {
+        // set_freepointer(s, object, prior): slabSetFp() written out, as a call it
+        // would not be inlined here.
+        const at = ((slab & 15) << 12) + (off | 0) + s.offset;
+        const w = this.mem.chunkWords(slab >>> 4);
+        let lo = prior === 0 ? 0 : prior | 0;
+        let hi = prior === 0 ? 0 : 0xffff0000 | Math.floor(prior / K.TWO_32);
+        if (this.hardened) {
+          const x = 0xffff0000 | (0x8880 + (slab >>> 20));
+          const y = ((slab << 12) + (off | 0) + s.offset) | 0;
+          lo ^=
+            s.randomLo ^
+            (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24));
+          hi ^=
+            s.randomHi ^
+            (((y & 0xff) << 24) | ((y & 0xff00) << 8) | ((y >>> 8) & 0xff00) | (y >>> 24));
+        }
+        w[at >> 2] = lo;
+        w[(at >> 2) + 1] = hi;
+        slabFreelist[slab] = object;
+        slabInuse[slab]!--;
+        if (prior === 0) {
+          // put_cpu_partial()
+          this.lruNext[slab] = partial;
+          slabState[slab] = K.SL_CPU_PARTIAL;
+          s.cpuPartial[cpu] = slab;
+          s.cpuPartialSlabs[cpu]!++;
+        }
+        return;
+      }
+    }
+    this.slowFreeGeneral(s, slab, object);
+  }
+
+  private slowFreeGeneral(s: SlubCache, slab: number, object: number): void {
     // The offset into the slab, in integers from here on (PAGE_OFFSET written out: an
     // imported binding is a load and a check on every use).
-    const off = object - (slab * 4096 + 0x8880_0000_0000);
+    const off = object - (slab * K.PAGE_SIZE + K.PAGE_OFFSET);
     const pad = s.red_left_pad;
     if (
       !(off >= pad && off < pad + this.slabObjects[slab]! * s.size) ||
@@ -1483,7 +1551,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     else this.setFreepointer(s, object, prior);
     this.slabFreelist[slab] = object;
     const inuse = --this.slabInuse[slab]!;
-    if (state & SL_FROZEN) {
+    if (state & K.SL_FROZEN) {
       s.stats.freeFrozen++;
       return; // another CPU's slab: it finds the object on slab->freelist
     }
@@ -1502,7 +1570,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       return;
     }
     // A partial slab on a CPU partial list stays there, even when empty.
-    if (!(state & SL_NODE_PARTIAL)) return;
+    if (!(state & K.SL_NODE_PARTIAL)) return;
     const n = this.mm.node[slab]!;
     if (inuse === 0 && s.nrPartial[n]! >= s.min_partial) {
       this.removePartial(s, n, slab);
@@ -1526,7 +1594,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       for (let n = 0; n < this.nrNodes; n++) if (n !== search) order.push(n);
     for (const n of order) {
       let slab = s.partialHead[n]!;
-      while (slab !== NIL) {
+      while (slab !== K.NIL) {
         const next = this.lruNext[slab]!;
         const object = this.allocSingle(s, slab, origSize);
         if (object !== 0) {
@@ -1538,7 +1606,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       if (n === search && nid < 0) break; // get_any_partial() needs more than min_partial
     }
     const slab = this.newSlab(s, gfp, nid);
-    if (slab === NIL) {
+    if (slab === K.NIL) {
       this.slabOutOfMemory(s, gfp, nid);
       return 0;
     }
@@ -1557,8 +1625,9 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     this.slabFreelist[slab] = Math.max(next, 0);
     this.slabInuse[slab]!++;
     if (!this.allocDebugProcessing(s, slab, object, origSize)) {
-      if (this.slabState[slab]! & SL_NODE_PARTIAL) this.removePartial(s, this.mm.node[slab]!, slab);
-      this.slabState[slab] = SL_FROZEN;
+      if (this.slabState[slab]! & K.SL_NODE_PARTIAL)
+        this.removePartial(s, this.mm.node[slab]!, slab);
+      this.slabState[slab] = K.SL_FROZEN;
       return 0;
     }
     if (this.slabInuse[slab] === this.slabObjects[slab]) {
@@ -1614,7 +1683,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     if (prior === 0) {
       this.removeFull(s, slab);
       if (!empty) this.addPartial(s, slab, true);
-    } else if (empty && this.slabState[slab]! & SL_NODE_PARTIAL) {
+    } else if (empty && this.slabState[slab]! & K.SL_NODE_PARTIAL) {
       this.removePartial(s, n, slab);
     }
     if (empty) this.discardSlab(s, slab);
@@ -1696,8 +1765,8 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   private setTrack(s: SlubCache, object: number, which: 0 | 1, caller: number): void {
     const t = object - PAGE_OFFSET + this.infoEnd(s) + which * TRACK_SIZE;
     // addr, as the canonical 64-bit text address.
-    this.mem.write32(t, caller % TWO_32);
-    this.mem.write32(t + 4, caller === 0 ? 0 : (0xffff0000 | Math.floor(caller / TWO_32)) >>> 0);
+    this.mem.write32(t, caller % K.TWO_32);
+    this.mem.write32(t + 4, caller === 0 ? 0 : (0xffff0000 | Math.floor(caller / K.TWO_32)) >>> 0);
     // The stack depot handle: nonzero means "a stack was saved"; ours holds the entry point.
     this.mem.write32(t + 8, which + 1);
     this.mem.write32(t + 12, this.ctx.cpu);
@@ -1710,7 +1779,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const t = object - PAGE_OFFSET + this.infoEnd(s) + which * TRACK_SIZE;
     const lo = this.mem.read32(t);
     if (lo === 0 && this.mem.read32(t + 4) === 0) return;
-    const addr = lo + (this.mem.read32(t + 4) & 0xffff) * TWO_32;
+    const addr = lo + (this.mem.read32(t + 4) & 0xffff) * K.TWO_32;
     const cpu = this.mem.read32(t + 12);
     const pid = this.mem.read32(t + 16) | 0;
     const when = this.mem.read64Number(t + 24);
@@ -1992,7 +2061,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       this.slabErr(s, slab, `inuse ${this.slabInuse[slab]} > max ${this.slabObjects[slab]}`);
       return false;
     }
-    if (this.slabState[slab]! & SL_FROZEN) {
+    if (this.slabState[slab]! & K.SL_FROZEN) {
       this.slabErr(s, slab, 'Slab disabled since SLUB metadata consistency check failed');
       return false;
     }
@@ -2090,7 +2159,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     for (let n = 0; n < this.nrNodes; n++) {
       // free_partial(): empty slabs go, the others are listed.
       let slab = s.partialHead[n]!;
-      while (slab !== NIL) {
+      while (slab !== K.NIL) {
         const next = this.lruNext[slab]!;
         if (this.slabInuse[slab] === 0) {
           this.removePartial(s, n, slab);
@@ -2130,7 +2199,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     let pages = 0;
     for (let n = 0; n < this.nrNodes; n++) {
       let slab = s.partialHead[n]!;
-      while (slab !== NIL) {
+      while (slab !== K.NIL) {
         const next = this.lruNext[slab]!;
         if (this.slabInuse[slab] === 0) {
           this.removePartial(s, n, slab);
@@ -2153,7 +2222,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   /** count_partial_free_approx(): free objects on a node's partial slabs. */
   private countPartialFree(s: SlubCache, n: number): number {
     let free = 0;
-    for (let slab = s.partialHead[n]!; slab !== NIL; slab = this.lruNext[slab]!) {
+    for (let slab = s.partialHead[n]!; slab !== K.NIL; slab = this.lruNext[slab]!) {
       free += this.slabObjects[slab]! - this.slabInuse[slab]!;
     }
     return free;
@@ -2257,10 +2326,10 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       const cpuOwned = new Set<number>();
       for (let cpu = 0; cpu < this.nrCpus; cpu++) {
         const slab = s.cpuSlab[cpu]!;
-        if (slab !== NIL) {
+        if (slab !== K.NIL) {
           if (!slabs.has(slab))
             errs.push(`${s.name}: cpu ${cpu} slab ${slab} is not a slab of the cache`);
-          if (!(this.slabState[slab]! & SL_FROZEN))
+          if (!(this.slabState[slab]! & K.SL_FROZEN))
             errs.push(`${s.name}: cpu ${cpu} slab ${slab} is not frozen`);
           cpuOwned.add(slab);
           let n = 0;
@@ -2277,7 +2346,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
         } else if (s.cpuFreelist[cpu] !== 0)
           errs.push(`${s.name}: cpu ${cpu} has a freelist without a slab`);
         let count = 0;
-        for (let slab2 = s.cpuPartial[cpu]!; slab2 !== NIL; slab2 = this.lruNext[slab2]!) {
+        for (let slab2 = s.cpuPartial[cpu]!; slab2 !== K.NIL; slab2 = this.lruNext[slab2]!) {
           count++;
           if (!slabs.has(slab2))
             errs.push(`${s.name}: cpu ${cpu} partial ${slab2} is not a slab of the cache`);
@@ -2288,12 +2357,12 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       }
       for (let n = 0; n < this.nrNodes; n++) {
         let count = 0;
-        let prev = NIL;
-        for (let slab = s.partialHead[n]!; slab !== NIL; slab = this.lruNext[slab]!) {
+        let prev = K.NIL;
+        for (let slab = s.partialHead[n]!; slab !== K.NIL; slab = this.lruNext[slab]!) {
           count++;
           if (this.lruPrev[slab] !== prev)
             errs.push(`${s.name}: node ${n} partial list prev link of ${slab} broken`);
-          if (!(this.slabState[slab]! & SL_NODE_PARTIAL))
+          if (!(this.slabState[slab]! & K.SL_NODE_PARTIAL))
             errs.push(`${s.name}: slab ${slab} on partial list not marked`);
           if (this.slabInuse[slab] === this.slabObjects[slab])
             errs.push(`${s.name}: full slab ${slab} on the partial list`);
@@ -2309,7 +2378,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
         perNode[n]!++;
         objsNode[n]! += this.slabObjects[slab]!;
         if (cpuOwned.has(slab)) continue;
-        if (this.slabState[slab]! & SL_FROZEN && s.debug) continue; // disabled by a failed check
+        if (this.slabState[slab]! & K.SL_FROZEN && s.debug) continue; // disabled by a failed check
         let free = 0;
         for (let fp = this.slabFreelist[slab]!; fp !== 0; fp = this.getFreepointer(s, fp)) {
           if (fp < 0 || !this.checkValidPointer(s, slab, fp)) {
