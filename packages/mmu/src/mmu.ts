@@ -101,6 +101,9 @@ const POW2 = Float64Array.from({ length: 64 }, (_, s) => 2 ** s);
 const INV_POW2 = Float64Array.from({ length: 64 }, (_, s) => 2 ** -s);
 const TWO_M31 = 2 ** -31;
 const TWO_31 = 2 ** 31;
+const TWO_M32 = 2 ** -32;
+const TWO_32 = 2 ** 32;
+const TWO_M16 = 2 ** -16;
 
 /** The largest page a TLB entry is asked to hold (1 GiB); bigger pages are splintered. */
 export const MAX_TLB_SHIFT = 30;
@@ -144,6 +147,8 @@ export class Mmu {
   readonly softwareTlb: boolean;
   refill: RefillHandler | null;
   private raised = false;
+  /** The address translate() hands to walkAt(). */
+  private walkVa = Number.NaN;
   private pendingVa = 0;
   private pendingAccess = 0;
 
@@ -153,10 +158,7 @@ export class Mmu {
   private readonly pteByteMask: number;
   private readonly div: Float64Array;
   private readonly inv: Float64Array;
-  private readonly entries: Float64Array;
-  private readonly invEntries: Float64Array;
   private readonly leafOk: Uint8Array;
-  private readonly nextTableBytes: Float64Array;
   private readonly leafEnc: number;
   private readonly hier: boolean;
   private readonly setTableA: boolean;
@@ -195,10 +197,15 @@ export class Mmu {
   private readonly hugeHi: number;
   private readonly tblLo: number;
   private readonly tblHi: number;
+  /** Per level: the VA bit where its index starts, and the index mask (entries - 1). */
+  private readonly idxShift: Int32Array;
+  private readonly idxMask: Int32Array;
+  /** Per level: the highest address a next-level table may start at (and end in memory). */
+  private readonly tableLimit: Float64Array;
+  /** How far the frame field moves to become an address (left; negative: right). */
+  private readonly frameShift: number;
   private readonly fLoMask: number;
   private readonly fHiMask: number;
-  private readonly fLoScale: number;
-  private readonly fHiScale: number;
   private readonly hasUserBit: boolean;
   private readonly isRiscv: boolean;
   private readonly isX86: boolean;
@@ -230,10 +237,14 @@ export class Mmu {
     this.pteByteMask = format.pteSize >= 4 ? -1 : 2 ** (format.pteSize * 8) - 1;
     this.div = Float64Array.from(g.shift, (s) => 2 ** s);
     this.inv = Float64Array.from(g.shift, (s) => 2 ** -s);
-    this.entries = Float64Array.from(g.entries);
-    this.invEntries = Float64Array.from(g.entries, (n) => 1 / n);
     this.leafOk = Uint8Array.from(g.leafAllowed, (b) => (b ? 1 : 0));
-    this.nextTableBytes = Float64Array.from(g.tableBytes, (_, l) => g.tableBytes[l + 1] ?? 0);
+    this.idxShift = Int32Array.from(g.shift);
+    this.idxMask = Int32Array.from(g.entries, (n) => n - 1);
+    this.tableLimit = Float64Array.from(
+      g.tableBytes,
+      (_, l) => memory.sizeBytes - (g.tableBytes[l + 1] ?? 0),
+    );
+    this.frameShift = format.frame.shift - format.frame.lo;
     this.leafEnc = ['last', 'huge-bit', 'rwx', 'table-bit'].indexOf(format.leafEncoding);
     this.hier = format.hierarchicalPerms;
     this.isX86 = format.arch === 'x86-64';
@@ -279,8 +290,6 @@ export class Mmu {
     this.orMaskHi = this.nxHi | this.pnxHi | this.roHi;
     this.fLoMask = g.frameLoMask;
     this.fHiMask = g.frameHiMask;
-    this.fLoScale = g.frameLoScale;
-    this.fHiScale = g.frameHiScale;
 
     const psc = options.pagingStructureCaches ?? false;
     this.pscOn = psc !== false && L > 1;
@@ -356,7 +365,10 @@ export class Mmu {
     const pa = tlb.translate(va, this.asid, (1 << access) | ((access & ACCESS_WRITE) << 8));
     if (pa >= 0) return pa;
     if (this.softwareTlb) return this.refillTrap(va, access);
-    return this.walk(va, access, pa === -2 ? tlb.lastSlot : -1);
+    // The address goes to the walk through a field: a double argument of a call that is not
+    // inlined is boxed, a heap allocation per miss.
+    this.walkVa = va;
+    return this.walkAt(access, pa === -2 ? tlb.lastSlot : -1);
   }
 
   /** The raw permission bits (P_*) of one entry. */
@@ -416,10 +428,23 @@ export class Mmu {
    * allow the access, if any.
    */
   walk(va: VirtAddr, access: number, hitSlot = -1): number {
+    this.walkVa = va;
+    return this.walkAt(access, hitSlot);
+  }
+
+  /** walk() of the address in `walkVa`. */
+  private walkAt(access: number, hitSlot: number): number {
+    const va = this.walkVa;
     const st = this.stats;
     st.walks++;
     const mem = this.memory;
     const asid = this.asid;
+    // The VA as two 32-bit words: a level's index is a shift and a mask of them (exactly the
+    // bits floor(va / 2^shift) mod entries has, for any finite va).
+    const vaHiF = Math.floor(va * TWO_M32);
+    if (vaHiF - vaHiF !== 0) this.notFinite();
+    const vaHi = vaHiF | 0;
+    const vaLo = (va - vaHiF * TWO_32) | 0;
     let level = 0;
     let table = this.root;
     // Hierarchical permissions as words: R/W, U/S, X AND over the levels; NX, PXN, read-only
@@ -446,25 +471,40 @@ export class Mmu {
         }
       }
     }
+    const first = level;
+    // The current table as a 64 KiB chunk of memory and a byte offset in it: the walk stays
+    // in integers (a double-to-int conversion per level cost more than the rest of a level).
+    let chunk = Math.floor(table * TWO_M16);
+    let off = (table - chunk * 65536) | 0;
+    chunk |= 0;
     const size = this.pteSize;
+    const frameShift = this.frameShift;
+    let words: Int32Array;
+    let byte: number;
+    let wi: number;
+    let lo: number;
+    let hi: number;
+    let paLo: number;
+    let paHi: number;
     for (;;) {
-      const x = Math.floor(va * this.inv[level]!);
-      const ea =
-        table + (x - Math.floor(x * this.invEntries[level]!) * this.entries[level]!) * size;
-      const chunk = Math.floor(ea * 1.52587890625e-5); // / 65536
-      const words = mem.chunkWords(chunk);
-      const byte = ea - chunk * 65536;
-      const wi = byte >> 2;
-      let lo = words[wi]!;
-      let hi = 0;
+      const s = this.idxShift[level]!;
+      const idx =
+        (s >= 32 ? vaHi >> (s - 32) : (vaLo >>> s) | (vaHi << (32 - s))) & this.idxMask[level]!;
+      const ea = off + idx * size;
+      words = mem.chunkWords(chunk + (ea >>> 16));
+      byte = ea & 0xffff;
+      wi = byte >> 2;
+      lo = words[wi]!;
+      hi = 0;
       if (size === 8) hi = words[wi + 1]!;
       else if (size < 4) lo = (lo >>> ((byte & 3) << 3)) & this.pteByteMask;
-      st.walkRefs++;
       if (((lo & this.vLo) | (hi & this.vHi)) === 0) {
-        return this.fault(va, access, FAULT_NOT_PRESENT, level, hitSlot);
+        st.walkRefs += level - first + 1;
+        return this.walkFault(access, FAULT_NOT_PRESENT, level, hitSlot);
       }
       if (((lo & this.rsvdLo) | (hi & this.rsvdHi)) !== 0) {
-        return this.fault(va, access, FAULT_RESERVED, level, hitSlot);
+        st.walkRefs += level - first + 1;
+        return this.walkFault(access, FAULT_RESERVED, level, hitSlot);
       }
       let leaf = level === this.last;
       switch (this.leafEnc) {
@@ -479,7 +519,10 @@ export class Mmu {
         case LEAF_TABLE_BIT:
           if (((lo & this.tblLo) | (hi & this.tblHi)) === 0) {
             // Bits[1:0] = 01: a block above the last level, reserved (invalid) at the last.
-            if (leaf) return this.fault(va, access, FAULT_NOT_PRESENT, level, hitSlot);
+            if (leaf) {
+              st.walkRefs += level - first + 1;
+              return this.walkFault(access, FAULT_NOT_PRESENT, level, hitSlot);
+            }
             leaf = true;
           }
           break;
@@ -492,41 +535,57 @@ export class Mmu {
         orLo |= lo;
         orHi |= hi;
       }
-      if (!leaf) {
-        const next =
-          ((lo & this.fLoMask) >>> 0) * this.fLoScale + ((hi & this.fHiMask) >>> 0) * this.fHiScale;
-        if (next + this.nextTableBytes[level]! > mem.sizeBytes) {
-          return this.fault(va, access, FAULT_RESERVED, level, hitSlot);
-        }
-        if (this.setTableA && ((lo & this.aLo) | (hi & this.aHi)) === 0) {
-          this.setBits(words, wi, byte, this.aLo, this.aHi);
-        }
-        if (this.pscOn) {
-          const prefix = x;
-          const i =
-            level * this.pscSize +
-            (((prefix - Math.floor(prefix * TWO_M31) * TWO_31) ^ asid) & (this.pscSize - 1));
-          this.pscTag[i] = prefix;
-          this.pscAsid[i] = asid;
-          this.pscTable[i] = next;
-          const k = i * 4;
-          this.pscPerm[k] = andLo;
-          this.pscPerm[k + 1] = andHi;
-          this.pscPerm[k + 2] = orLo;
-          this.pscPerm[k + 3] = orHi;
-        }
-        table = next;
-        level++;
-        continue;
+      // The frame address as two words (the frame field moved by frameShift bits).
+      const mLo = lo & this.fLoMask;
+      const mHi = hi & this.fHiMask;
+      if (frameShift === 0) {
+        paLo = mLo;
+        paHi = mHi;
+      } else if (frameShift > 0) {
+        paLo = mLo << frameShift;
+        paHi = (mHi << frameShift) | (mLo >>> (32 - frameShift));
+      } else if (frameShift > -32) {
+        paLo = (mLo >>> -frameShift) | (mHi << (32 + frameShift));
+        paHi = (mHi >>> -frameShift) | 0;
+      } else {
+        paLo = (mHi >>> (-32 - frameShift)) | 0;
+        paHi = 0;
       }
+      if (leaf) break;
+      if ((paHi >>> 0) * TWO_32 + (paLo >>> 0) > this.tableLimit[level]!) {
+        st.walkRefs += level - first + 1;
+        return this.walkFault(access, FAULT_RESERVED, level, hitSlot);
+      }
+      if (this.setTableA && ((lo & this.aLo) | (hi & this.aHi)) === 0) {
+        this.setBits(words, wi, byte, this.aLo, this.aHi);
+      }
+      if (this.pscOn) {
+        const prefix = Math.floor(va * this.inv[level]!);
+        const i =
+          level * this.pscSize +
+          (((prefix - Math.floor(prefix * TWO_M31) * TWO_31) ^ asid) & (this.pscSize - 1));
+        this.pscTag[i] = prefix;
+        this.pscAsid[i] = asid;
+        this.pscTable[i] = (paHi >>> 0) * TWO_32 + (paLo >>> 0);
+        const k = i * 4;
+        this.pscPerm[k] = andLo;
+        this.pscPerm[k + 1] = andHi;
+        this.pscPerm[k + 2] = orLo;
+        this.pscPerm[k + 3] = orHi;
+      }
+      chunk = (paLo >>> 16) | (paHi << 16);
+      off = paLo & 0xffff;
+      level++;
+    }
+    st.walkRefs += level - first + 1;
+    {
       // A leaf: page, huge page or block.
-      if (!this.leafOk[level]) return this.fault(va, access, FAULT_RESERVED, level, hitSlot);
-      const base =
-        ((lo & this.fLoMask) >>> 0) * this.fLoScale + ((hi & this.fHiMask) >>> 0) * this.fHiScale;
+      if (!this.leafOk[level]) return this.walkFault(access, FAULT_RESERVED, level, hitSlot);
+      const base = (paHi >>> 0) * TWO_32 + (paLo >>> 0);
       const span = this.div[level]!;
       const inv = this.inv[level]!;
       if (level !== this.last && base - Math.floor(base * inv) * span !== 0) {
-        return this.fault(va, access, FAULT_RESERVED, level, hitSlot); // misaligned huge page
+        return this.walkFault(access, FAULT_RESERVED, level, hitSlot); // misaligned huge page
       }
       let p: number;
       let allowed: number;
@@ -560,10 +619,10 @@ export class Mmu {
         this.memoAllowed = allowed;
       }
       if (!this.hier && this.isRiscv && (p & (P_R | P_W)) === P_W) {
-        return this.fault(va, access, FAULT_RESERVED, level, hitSlot); // W without R
+        return this.walkFault(access, FAULT_RESERVED, level, hitSlot); // W without R
       }
       if (((allowed >> access) & 1) === 0) {
-        return this.fault(va, access, FAULT_PROTECTION, level, hitSlot);
+        return this.walkFault(access, FAULT_PROTECTION, level, hitSlot);
       }
       // Accessed / Dirty.
       const write = access & ACCESS_WRITE;
@@ -571,15 +630,15 @@ export class Mmu {
       let dirty = !hasD || ((lo & this.dLo) | (hi & this.dHi)) !== 0;
       const needA = (this.aLo | this.aHi) !== 0 && ((lo & this.aLo) | (hi & this.aHi)) === 0;
       if (needA || (write && !dirty)) {
-        if (!this.hardwareAD) return this.fault(va, access, FAULT_ACCESS_FLAG, level, hitSlot);
+        if (!this.hardwareAD) return this.walkFault(access, FAULT_ACCESS_FLAG, level, hitSlot);
         if (write && !dirty) {
           this.setBits(words, wi, byte, this.aLo | this.dLo, this.aHi | this.dHi);
           dirty = true;
         } else this.setBits(words, wi, byte, this.aLo, this.aHi);
       }
       const flags = allowed | (dirty ? TLBF_DIRTY : 0) | (p << TLBF_PERM_SHIFT);
-      let s = this.geometry.shift[level]!;
-      const off = va - x * span;
+      let s = this.idxShift[level]!;
+      const off = va - Math.floor(va * inv) * span;
       let fill = base;
       if (s > MAX_TLB_SHIFT) {
         // Pages above 1 GiB (Sv48 terapages) are cached as their 1 GiB fragment, as the
@@ -591,11 +650,24 @@ export class Mmu {
       if (hitSlot >= 0 && tlb.entryPa(hitSlot) === fill && tlb.entryPageShift(hitSlot) === s) {
         tlb.setEntryFlags(hitSlot, flags);
       } else {
-        if (hitSlot >= 0) tlb.flushPage(va, asid);
+        if (hitSlot >= 0) tlb.flushPage(this.walkVa, asid);
         tlb.insert(va, asid, fill, s, flags, (p & P_G) !== 0);
       }
       return base + off;
     }
+  }
+
+  /**
+   * fault() for walkAt()'s address. The walk's own `va` is a double in a register; handing
+   * it to a call boxes it, and V8 may compute that box where the walk starts (the point
+   * that dominates every fault), an allocation per walk. So faults read the field.
+   */
+  private walkFault(access: number, kind: number, level: number, hitSlot: number): number {
+    return this.fault(this.walkVa, access, kind, level, hitSlot);
+  }
+
+  private notFinite(): never {
+    throw new RangeError(`walk: virtual address ${this.walkVa} is not finite`);
   }
 
   /** OR bits into the entry whose first word is words[wi] (entries of any size). */

@@ -53,18 +53,36 @@ abstract class OldestStampPolicy implements ReplacementPolicy {
     this.stamp[set * this.ways + way] = ++this.clock;
   }
 
+  /**
+   * The first way with the smallest stamp, without a branch per way: which way is older is
+   * random, so a compare-and-branch mispredicts about half the time (~15 ns per victim on the
+   * machine of the README); the comparisons are computed as 0/1 instead. Stamps are integers
+   * below 2^53, so `oldest + (t - oldest)` is exactly `t`.
+   */
   victim(set: number): number {
     const ways = this.ways;
     const stamp = this.stamp;
     const first = set * ways;
+    if (ways === 4) {
+      // A tournament; ties go to the lower way, as in the loop below.
+      const a = stamp[first]!;
+      const b = stamp[first + 1]!;
+      const c = stamp[first + 2]!;
+      const d = stamp[first + 3]!;
+      const x = Number(b < a);
+      const y = Number(d < c);
+      const ab = a + (b - a) * x;
+      const cd = c + (d - c) * y;
+      const z = Number(cd < ab);
+      return x + (2 + y - x) * z;
+    }
     let best = 0;
     let oldest = stamp[first]!;
     for (let w = 1; w < ways; w++) {
       const t = stamp[first + w]!;
-      if (t < oldest) {
-        oldest = t;
-        best = w;
-      }
+      const older = Number(t < oldest);
+      oldest += (t - oldest) * older;
+      best += (w - best) * older;
     }
     return best;
   }

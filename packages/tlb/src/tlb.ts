@@ -168,6 +168,25 @@ export class SetAssocTlb implements Tlb {
   /** hintMasks[0], for the straight path. */
   private readonly hintMask: number;
 
+  /** Array 0's page shift (when single0). */
+  private readonly shift0: number;
+
+  // ---- the last miss in array 0 (lookup() or translate() searched its set in vain) ----
+  /**
+   * The address of that miss, NaN when none is pending: any change of the tags (a fill, a
+   * flush) forgets it. An insert() of the same address, address space and page size that
+   * is not global then needs no search of the set: nothing in it duplicates the page, and
+   * its lowest invalid slot is known.
+   */
+  private missVa = Number.NaN;
+  private missAsid = 0;
+  private missVpn = 0;
+  private missSet = 0;
+  /** The set's lowest invalid slot, -1 if it is full. */
+  private missFree = -1;
+  /** The way-predictor index of the missed VPN. */
+  private missHint = 0;
+
   // ---- the last fill's victim (read by an inclusive hierarchy) ----
   /** Whether the last insert() replaced a valid entry; its fields follow. */
   lastEvictedValid = false;
@@ -237,6 +256,7 @@ export class SetAssocTlb implements Tlb {
     this.setMask0 = g0.sets - 1;
     this.inv0 = INV_POW2[g0.shifts[0]!]!;
     this.pow0 = POW2[g0.shifts[0]!]!;
+    this.shift0 = this.single0 ? g0.shifts[0]! : -1;
     this.policy0 = this.policies[0]!;
     const nk = shiftList.length;
     this.hintBase = new Int32Array(nk);
@@ -264,33 +284,63 @@ export class SetAssocTlb implements Tlb {
     // Array 0 holds one page size: probe it without comparing sizes.
     const vpn = Math.floor(va * this.inv0);
     const low = low31(vpn);
-    const tag = this.tag;
     // The way predictor first: the slot that last answered for these VPN bits. It is only a
     // guess, checked like any way; a stale one falls through to the set.
     const h = low & this.hintMask;
     const guess = this.hint[h]!;
-    const ways = this.ways0;
     const set = low & this.setMask0;
-    const first = set * ways;
-    if (tag[guess] === vpn && (this.asid[guess] === asid || this.global[guess] !== 0)) {
+    if (this.tag[guess] === vpn && (this.asid[guess] === asid || this.global[guess] !== 0)) {
       this.stats.hits++;
-      this.policy0.touch(set, guess - first);
+      this.policy0.touch(set, guess - set * this.ways0);
       return guess;
     }
+    this.scanVa = va;
+    this.scanVpn = vpn;
+    return this.scan0(asid, set, h);
+  }
+
+  /**
+   * The address and VPN of a lookup that scan0() continues. They go through fields, not
+   * arguments: a double argument of a call that V8 does not inline is boxed, an allocation.
+   */
+  private scanVa = Number.NaN;
+  private scanVpn = Number.NaN;
+
+  /**
+   * The rest of a lookup of scanVa after a wrong guess: search array 0's set, then the other
+   * arrays. When array 0's set misses, the miss is remembered (see fillMiss()).
+   */
+  private scan0(asid: number, set: number, h: number): number {
+    const tag = this.tag;
+    const vpn = this.scanVpn;
+    const ways = this.ways0;
+    const first = set * ways;
+    let free = -1;
     for (let way = 0; way < ways; way++) {
       const i = first + way;
-      if (tag[i] === vpn && (this.asid[i] === asid || this.global[i] !== 0)) {
-        this.stats.hits++;
-        this.policy0.touch(set, way);
-        this.hint[h] = i;
-        return i;
-      }
+      const t = tag[i]!;
+      if (t === vpn) {
+        if (this.asid[i] === asid || this.global[i] !== 0) {
+          this.stats.hits++;
+          this.policy0.touch(set, way);
+          this.hint[h] = i;
+          return i;
+        }
+      } else if (t === INVALID && free < 0) free = i;
     }
+    // No entry of array 0 holds this page for this address space, and `free` is the set's
+    // lowest invalid slot: what insert() would find again by scanning the set.
+    this.missVa = vpn === INVALID ? Number.NaN : this.scanVa;
+    this.missAsid = asid;
+    this.missVpn = vpn;
+    this.missSet = set;
+    this.missFree = free;
+    this.missHint = h;
     if (this.simple) {
       this.stats.misses++;
       return -1;
     }
-    return this.lookupArrays(va, asid, 1);
+    return this.lookupArrays(this.scanVa, asid, 1);
   }
 
   /** translate()'s slot of an entry that lacked a needed flag. */
@@ -298,41 +348,44 @@ export class SetAssocTlb implements Tlb {
 
   /**
    * lookup() + the flag test + the address, in one call (the MMU's TLB-hit path). The
-   * one-size array 0 is searched in line, way predictor first, as lookup() does.
+   * one-size array 0 is probed in line, way predictor first, as lookup() does; the rest is
+   * in translateScan(), so that this stays small enough for V8 to inline into the MMU.
    */
   translate(va: VirtAddr, asid: number, need: number): number {
-    let i: number;
     if (this.single0) {
       const vpn = Math.floor(va * this.inv0);
       const low = low31(vpn);
-      const tag = this.tag;
       const h = low & this.hintMask;
       const guess = this.hint[h]!;
       const set = low & this.setMask0;
-      const first = set * this.ways0;
-      if (tag[guess] === vpn && (this.asid[guess] === asid || this.global[guess] !== 0)) {
+      if (this.tag[guess] === vpn && (this.asid[guess] === asid || this.global[guess] !== 0)) {
         this.stats.hits++;
-        this.policy0.touch(set, guess - first);
+        this.policy0.touch(set, guess - set * this.ways0);
         // The predicted hit: the page size is array 0's, the page base vpn * size.
         if ((this.flags[guess]! & need) !== need) {
           this.lastSlot = guess;
           return -2;
         }
         return this.pa[guess]! + (va - vpn * this.pow0);
-      } else {
-        i = this.lookup(va, asid);
-        if (i < 0) return -1;
       }
-    } else {
-      i = this.lookup(va, asid);
-      if (i < 0) return -1;
+      this.scanVa = va;
+      this.scanVpn = vpn;
+      return this.translateScan(asid, need, set, h);
     }
+    this.scanVa = va;
+    return this.translateScan(asid, need, -1, 0);
+  }
+
+  /** translate() of scanVa after a wrong guess (set < 0: the general search). */
+  private translateScan(asid: number, need: number, set: number, h: number): number {
+    const i = set >= 0 ? this.scan0(asid, set, h) : this.lookupArrays(this.scanVa, asid, 0);
+    if (i < 0) return -1;
     if ((this.flags[i]! & need) !== need) {
       this.lastSlot = i;
       return -2;
     }
     const s = this.shift[i]!;
-    return this.pa[i]! + (va - this.tag[i]! * POW2[s]!);
+    return this.pa[i]! + (this.scanVa - this.tag[i]! * POW2[s]!);
   }
 
   /** lookup() in the arrays from `from` on. */
@@ -402,6 +455,24 @@ export class SetAssocTlb implements Tlb {
     flags: number,
     global: boolean,
   ): number {
+    if (va === this.missVa && asid === this.missAsid && pageShift === this.shift0 && !global) {
+      return this.fillMiss(asid, pa, flags);
+    }
+    // Kept apart so that insert() stays small enough for V8 to inline into its caller (the
+    // MMU's walk): a double argument of a call that is not inlined is boxed, an allocation.
+    return this.insertAny(va, asid, pa, pageShift, flags, global);
+  }
+
+  /** insert() with a search of the set for duplicates and the lowest invalid way. */
+  private insertAny(
+    va: number,
+    asid: number,
+    pa: number,
+    pageShift: number,
+    flags: number,
+    global: boolean,
+  ): number {
+    this.missVa = Number.NaN;
     const s = this.fitShift[pageShift];
     if (s === undefined || s < 0 || !Number.isInteger(pageShift)) {
       throw new RangeError(
@@ -466,6 +537,42 @@ export class SetAssocTlb implements Tlb {
     return i;
   }
 
+  /**
+   * insert() right after a miss of the same page in array 0: the fill without searching the
+   * set again. It leaves the TLB exactly as the general path would (the property tests
+   * compare the two, policy by policy).
+   */
+  private fillMiss(asid: number, pa: number, flags: number): number {
+    this.missVa = Number.NaN;
+    const tag = this.tag;
+    const set = this.missSet;
+    const first = set * this.ways0;
+    let i = this.missFree;
+    let way: number;
+    if (i >= 0) {
+      way = i - first;
+      this.lastEvictedValid = false;
+    } else {
+      way = this.policy0.victim(set);
+      i = first + way;
+      this.lastEvictedValid = true;
+      this.lastEvictedVpn = tag[i]!;
+      this.lastEvictedShift = this.shift0;
+      this.lastEvictedAsid = this.asid[i]!;
+      this.lastEvictedGlobal = this.global[i] !== 0;
+      this.stats.evictions++;
+    }
+    tag[i] = this.missVpn;
+    this.shift[i] = this.shift0;
+    this.asid[i] = asid;
+    this.global[i] = 0;
+    this.pa[i] = pa;
+    this.flags[i] = flags;
+    this.policy0.fill(set, way);
+    this.hint[this.missHint] = i;
+    return i;
+  }
+
   entryPa(slot: number): number {
     return this.pa[slot]!;
   }
@@ -503,18 +610,21 @@ export class SetAssocTlb implements Tlb {
 
   flushAll(): void {
     this.stats.flushes++;
+    this.missVa = Number.NaN;
     this.tag.fill(INVALID);
     for (const p of this.policies) p.reset();
   }
 
   flushNonGlobal(): void {
     this.stats.flushes++;
+    this.missVa = Number.NaN;
     const tag = this.tag;
     for (let i = 0; i < this.size; i++) if (this.global[i] === 0) tag[i] = INVALID;
   }
 
   flushAsid(asid: number): void {
     this.stats.flushes++;
+    this.missVa = Number.NaN;
     const tag = this.tag;
     for (let i = 0; i < this.size; i++) {
       if (this.global[i] === 0 && this.asid[i] === asid) tag[i] = INVALID;
@@ -537,6 +647,7 @@ export class SetAssocTlb implements Tlb {
    * array's entries, otherwise scans the array. Not counted as a flush.
    */
   invalidate(start: number, end: number, asid: number, anyAsid: boolean): void {
+    this.missVa = Number.NaN;
     const tag = this.tag;
     for (let a = 0; a < this.nArrays; a++) {
       const ways = this.arrayWays[a]!;
