@@ -112,7 +112,7 @@ const LEAF_HUGE_BIT = 1;
 const LEAF_RWX = 2;
 const LEAF_TABLE_BIT = 3;
 
-/** Whether a format has the x86-64 4-level layout that walkAt()'s x86 loop writes in. */
+/** Whether a format has the x86-64 4-level layout whose constants walkAt()'s x86 path writes in. */
 function isX86Layout(f: PagingFormat): boolean {
   const b = f.bits;
   return (
@@ -125,10 +125,23 @@ function isX86Layout(f: PagingFormat): boolean {
     f.frame.width === 40 &&
     f.frame.shift === 12 &&
     f.leafEncoding === 'huge-bit' &&
+    f.hugeLevels.length === 2 &&
+    f.hugeLevels.includes(1) &&
+    f.hugeLevels.includes(2) &&
     f.hierarchicalPerms &&
     b.valid === 0 &&
+    b.write === 1 &&
+    b.user === 2 &&
     b.accessed === 5 &&
-    b.huge === 7
+    b.dirty === 6 &&
+    b.huge === 7 &&
+    b.global === 8 &&
+    b.noExec === 63 &&
+    b.read < 0 &&
+    b.readOnly < 0 &&
+    b.exec < 0 &&
+    b.privNoExec < 0 &&
+    b.notGlobal < 0
   );
 }
 
@@ -224,6 +237,9 @@ export class Mmu {
   private readonly tableLimit: Float64Array;
   /** The format is x86-64 4-level paging exactly (walkAt() has a loop of its own for it). */
   private readonly x86: boolean;
+  /** tableLimit as a chunk and an offset in it (x86: the same at every level). */
+  private readonly x86LimitChunk: number;
+  private readonly x86LimitOff: number;
   /** How far the frame field moves to become an address (left; negative: right). */
   private readonly frameShift: number;
   private readonly fLoMask: number;
@@ -268,6 +284,9 @@ export class Mmu {
     );
     this.frameShift = format.frame.shift - format.frame.lo;
     this.x86 = isX86Layout(format);
+    const limit = memory.sizeBytes - 4096;
+    this.x86LimitChunk = Math.floor(limit / 65536);
+    this.x86LimitOff = limit - this.x86LimitChunk * 65536;
     this.leafEnc = ['last', 'huge-bit', 'rwx', 'table-bit'].indexOf(format.leafEncoding);
     this.hier = format.hierarchicalPerms;
     this.isX86 = format.arch === 'x86-64';
@@ -514,6 +533,9 @@ export class Mmu {
       // general loop below, for the format most simulations use (each field read and test
       // the general loop makes costs about 1 ns a level).
       const rsvdHi = this.rsvdHi;
+      // Every x86 table is 4 KiB: one limit for all levels.
+      const limChunk = this.x86LimitChunk;
+      const limOff = this.x86LimitOff;
       for (;;) {
         const s = 39 - 9 * level;
         const idx = (level === 0 ? vaHi >> 7 : (vaLo >>> s) | (vaHi << (32 - s))) & 511;
@@ -538,14 +560,16 @@ export class Mmu {
         paLo = lo & -4096; // bits 12..51: the frame
         paHi = hi & 0xfffff;
         if (level === 3 || (lo & 0x80) !== 0) break; // the last level, or PS
-        if ((paHi >>> 0) * TWO_32 + (paLo >>> 0) > this.tableLimit[level]!) {
+        chunk = (paLo >>> 16) | (paHi << 16);
+        off = paLo & 0xffff;
+        // The next table must lie in memory (tableLimit in chunk and offset; chunk is exact
+        // below 2^46, the most memory there can be).
+        if (paHi > 0x3fff || chunk > limChunk || (chunk === limChunk && off > limOff)) {
           st.walkRefs += level - first + 1;
           return this.walkFault(access, FAULT_RESERVED, level, hitSlot);
         }
         if ((lo & 0x20) === 0) words[wi] = lo | 0x20; // A
         if (this.pscOn) this.pscFill(level, andLo, andHi, orLo, orHi, paLo, paHi);
-        chunk = (paLo >>> 16) | (paHi << 16);
-        off = paLo & 0xffff;
         level++;
       }
     } else
@@ -630,11 +654,18 @@ export class Mmu {
     st.walkRefs += level - first + 1;
     {
       // A leaf: page, huge page or block.
-      if (!this.leafOk[level]) return this.walkFault(access, FAULT_RESERVED, level, hitSlot);
+      const x86 = this.x86;
+      if (x86 ? level === 0 : !this.leafOk[level]) {
+        return this.walkFault(access, FAULT_RESERVED, level, hitSlot);
+      }
       const base = (paHi >>> 0) * TWO_32 + (paLo >>> 0);
       const span = this.div[level]!;
       const inv = this.inv[level]!;
-      if (level !== this.last && base - Math.floor(base * inv) * span !== 0) {
+      if (
+        x86
+          ? (paLo & (level === 1 ? 0x3ffff000 : level === 2 ? 0x1ff000 : 0)) !== 0
+          : level !== this.last && base - Math.floor(base * inv) * span !== 0
+      ) {
         return this.walkFault(access, FAULT_RESERVED, level, hitSlot); // misaligned huge page
       }
       let p: number;
@@ -643,7 +674,11 @@ export class Mmu {
       // again: remember the last (bits → answer) pair, keyed by the bits that decide it.
       let kLo: number;
       let kHi: number;
-      if (this.hier) {
+      if (x86) {
+        // The general key below with x86's masks: R/W, U/S and G ANDed, G of the leaf, XD ORed.
+        kLo = (andLo & 0x106) | (lo & 0x100);
+        kHi = orHi & 0x80000000;
+      } else if (this.hier) {
         const om = this.orMaskLo;
         const omh = this.orMaskHi;
         kLo = (((andLo & ~om) | (orLo & om)) & this.permLo) | (lo & this.gLo);
@@ -676,15 +711,25 @@ export class Mmu {
       }
       // Accessed / Dirty.
       const write = access & ACCESS_WRITE;
-      const hasD = (this.dLo | this.dHi) !== 0;
-      let dirty = !hasD || ((lo & this.dLo) | (hi & this.dHi)) !== 0;
-      const needA = (this.aLo | this.aHi) !== 0 && ((lo & this.aLo) | (hi & this.aHi)) === 0;
-      if (needA || (write && !dirty)) {
-        if (!this.hardwareAD) return this.walkFault(access, FAULT_ACCESS_FLAG, level, hitSlot);
+      let dirty: boolean;
+      if (x86) {
+        // A is bit 5, D bit 6; x86 always sets them in hardware.
+        dirty = (lo & 0x40) !== 0;
         if (write && !dirty) {
-          this.setBits(words, wi, byte, this.aLo | this.dLo, this.aHi | this.dHi);
+          words[wi] = lo | 0x60;
           dirty = true;
-        } else this.setBits(words, wi, byte, this.aLo, this.aHi);
+        } else if ((lo & 0x20) === 0) words[wi] = lo | 0x20;
+      } else {
+        const hasD = (this.dLo | this.dHi) !== 0;
+        dirty = !hasD || ((lo & this.dLo) | (hi & this.dHi)) !== 0;
+        const needA = (this.aLo | this.aHi) !== 0 && ((lo & this.aLo) | (hi & this.aHi)) === 0;
+        if (needA || (write && !dirty)) {
+          if (!this.hardwareAD) return this.walkFault(access, FAULT_ACCESS_FLAG, level, hitSlot);
+          if (write && !dirty) {
+            this.setBits(words, wi, byte, this.aLo | this.dLo, this.aHi | this.dHi);
+            dirty = true;
+          } else this.setBits(words, wi, byte, this.aLo, this.aHi);
+        }
       }
       const flags = allowed | (dirty ? TLBF_DIRTY : 0) | (p << TLBF_PERM_SHIFT);
       let s = this.idxShift[level]!;

@@ -112,3 +112,31 @@ describe('x86-64: the dedicated walk loop', () => {
     );
   });
 });
+
+describe('x86-64: a table at the end of memory', () => {
+  // 64 MiB, and 64 MiB + 8 KiB (the limit inside a 64 KiB chunk of memory).
+  for (const memBytes of [64 * MiB, 64 * MiB + 2 * K4]) {
+    for (const loop of ['x86', 'general'] as const) {
+      it(`is walked when it fits, else a reserved-bit fault (${memBytes} bytes, ${loop} loop)`, () => {
+        const { pt, mmu, memory } = machine(x86_64, { memBytes });
+        if (loop === 'general') (mmu as unknown as { x86: boolean }).x86 = false;
+        pt.map(0x400000, 0x100000, K4, PROT_USER);
+        expect(mmu.translate(0x400000, ACCESS_USER)).toBe(0x100000);
+        // The PD (the third table allocated, from the top 16 MiB) entry 2 points at the PT.
+        const pde = memBytes - 16 * MiB + 2 * K4 + 2 * 8;
+        for (const [table, kind, level] of [
+          [memBytes - K4, 'not-present', 3], // the last page: fits, and reads as zeros
+          [memBytes, 'reserved', 2], // one page further: outside memory
+          [memBytes + 2 ** 36, 'reserved', 2],
+          [2 ** 46 + memBytes - K4, 'reserved', 2], // beyond any memory: the high word alone
+        ] as const) {
+          memory.write32(pde, (table % 2 ** 32) | 0x27);
+          memory.write32(pde + 4, Math.floor(table / 2 ** 32));
+          mmu.flushAll();
+          expect(mmu.translate(0x400000, ACCESS_USER)).toBe(-1);
+          expect([mmu.lastFault()?.kindName, mmu.faultLevel]).toEqual([kind, level]);
+        }
+      });
+    }
+  }
+});
