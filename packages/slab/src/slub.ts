@@ -125,17 +125,10 @@ const GFP_SLAB_KEEP = GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK;
  * The constants of the hot paths, as an enum: esbuild (tsup's build, tsx) writes enum members
  * in as literals, whereas a module-level `const` stays a variable that optimised code loads
  * and checks on every use (the bundle makes it a `var`), and an imported one a module cell
- * (measured: ~6% of the mixed kmalloc/kfree pattern, ~4% of the 64-byte pairs). The values
+ * (measured: ~7% of the mixed kmalloc/kfree pattern, 3–13% of the 64-byte pairs). The values
  * are @mmsim/core's, checked below when the module loads.
  */
 enum K {
-  // slab state bits (struct slab: frozen; where the slab is listed)
-  SL_FROZEN = 1,
-  SL_NODE_PARTIAL = 2,
-  SL_FULL = 4,
-  SL_CPU_PARTIAL = 8,
-  /** No slab (an empty list, no CPU slab). */
-  NIL = -1,
   TWO_32 = 4294967296,
   /** x86-64's direct map: 0xffff888000000000 without the sign extension. */
   PAGE_OFFSET = 0x8880_0000_0000,
@@ -149,18 +142,31 @@ enum K {
   KMALLOC_MAX_CACHE_SIZE = 8192,
   /** The gfp bits that choose a kmalloc family other than KMALLOC_NORMAL (kmalloc_type()). */
   KMALLOC_TYPE_BITS = 0x400011,
-  /** Strides and fields of SlubCache.pcf and .pci (struct kmem_cache_cpu). */
-  PCF = 4,
-  C_FREELIST = 0,
-  C_SLAB_BASE = 1,
-  C_SLAB_END = 2,
-  C_WORD_BASE = 3,
-  PCI = 8,
-  C_SLAB = 0,
-  C_PARTIAL = 1,
-  C_PARTIAL_SLABS = 2,
-  C_XOR_LO = 3,
-  C_BASE_LOW = 4,
+}
+/** The slab state bits (struct slab: frozen; where the slab is listed), and no slab. */
+enum SL {
+  NIL = -1,
+  FROZEN = 1,
+  NODE_PARTIAL = 2,
+  FULL = 4,
+  CPU_PARTIAL = 8,
+}
+/** SlubCache.pcf: struct kmem_cache_cpu's addresses, a record of STRIDE per CPU. */
+enum PCF {
+  STRIDE = 4,
+  FREELIST = 0,
+  SLAB_BASE = 1,
+  SLAB_END = 2,
+  WORD_BASE = 3,
+}
+/** SlubCache.pci: struct kmem_cache_cpu's integers, a record of STRIDE per CPU. */
+enum PCI {
+  STRIDE = 8,
+  SLAB = 0,
+  PARTIAL = 1,
+  PARTIAL_SLABS = 2,
+  XOR_LO = 3,
+  BASE_LOW = 4,
 }
 if (
   K.PAGE_OFFSET !== PAGE_OFFSET ||
@@ -312,13 +318,13 @@ export class SlubCache extends SlabCacheBase {
   sizeMask = 0;
 
   /**
-   * struct kmem_cache_cpu, per CPU, as two records of typed arrays (two arrays rather than
-   * ten: fewer objects for the optimised code to load and check, ~7% of the 64-byte pair,
-   * measured): `pcf[cpu * K.PCF + …]` the addresses — c->freelist (0 = NULL), the CPU slab's
-   * first and end address, the base address of the memory chunk `cpuWords` views — and
-   * `pci[cpu * K.PCI + …]` the integers — c->slab (a head pfn or K.NIL), the CPU partial
-   * list's first slab and length, and the two constants of the hardened encoding that do
-   * not change within a chunk.
+   * struct kmem_cache_cpu, per CPU, as two typed-array records (rather than nine arrays:
+   * fewer objects for the optimised code to load and check, ~3% of the 64-byte pair,
+   * measured). `pcf[cpu * PCF.STRIDE + …]` holds the addresses — c->freelist (0 = NULL),
+   * the CPU slab's first and end address, the base address of the memory chunk `cpuWords`
+   * views — and `pci[cpu * PCI.STRIDE + …]` the integers — c->slab (a head pfn or SL.NIL),
+   * the CPU partial list's first slab and length, and the two constants of the hardened
+   * encoding that do not change within a chunk.
    */
   readonly pcf: Float64Array;
   readonly pci: Int32Array;
@@ -347,17 +353,17 @@ export class SlubCache extends SlabCacheBase {
     nrNodes: number,
   ) {
     super(id, name, objectSize, flags, args);
-    this.pcf = new Float64Array(nrCpus * K.PCF);
-    this.pci = new Int32Array(nrCpus * K.PCI);
+    this.pcf = new Float64Array(nrCpus * PCF.STRIDE);
+    this.pci = new Int32Array(nrCpus * PCI.STRIDE);
     for (let cpu = 0; cpu < nrCpus; cpu++) {
-      this.pci[cpu * K.PCI + K.C_SLAB] = K.NIL;
-      this.pci[cpu * K.PCI + K.C_PARTIAL] = K.NIL;
+      this.pci[cpu * PCI.STRIDE + PCI.SLAB] = SL.NIL;
+      this.pci[cpu * PCI.STRIDE + PCI.PARTIAL] = SL.NIL;
     }
     this.cpuWords = new Array<Int32Array | null>(nrCpus).fill(null);
-    this.partialHead = new Int32Array(nrNodes).fill(K.NIL);
-    this.partialTail = new Int32Array(nrNodes).fill(K.NIL);
+    this.partialHead = new Int32Array(nrNodes).fill(SL.NIL);
+    this.partialTail = new Int32Array(nrNodes).fill(SL.NIL);
     this.nrPartial = new Int32Array(nrNodes);
-    this.fullHead = new Int32Array(nrNodes).fill(K.NIL);
+    this.fullHead = new Int32Array(nrNodes).fill(SL.NIL);
     this.nrSlabs = new Float64Array(nrNodes);
     this.totalObjects = new Float64Array(nrNodes);
   }
@@ -730,29 +736,29 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     ) {
       if (gfp & K.__GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
       const cpu = this.ctx.cpu;
-      const object = s.pcf[cpu * K.PCF + K.C_FREELIST]!;
+      const object = s.pcf[cpu * PCF.STRIDE + PCF.FREELIST]!;
       const w = s.cpuWords[cpu];
       if (object !== 0 && w) {
         // A freelist pointer outside the slab was written by someone else: touching it faults.
         if (
           !(
-            object >= s.pcf[cpu * K.PCF + K.C_SLAB_BASE]! &&
-            object < s.pcf[cpu * K.PCF + K.C_SLAB_END]!
+            object >= s.pcf[cpu * PCF.STRIDE + PCF.SLAB_BASE]! &&
+            object < s.pcf[cpu * PCF.STRIDE + PCF.SLAB_END]!
           )
         ) {
           return this.corruptFreelist(s, cpu, object);
         }
         // cpuNextFree() written out: calling it costs this path ~2.5 ns of its ~40 (measured).
-        const at = ((object - s.pcf[cpu * K.PCF + K.C_WORD_BASE]!) | 0) + s.offset;
+        const at = ((object - s.pcf[cpu * PCF.STRIDE + PCF.WORD_BASE]!) | 0) + s.offset;
         const i = at >> 2;
         let lo = w[i]!;
         let hi = w[i + 1]!;
         if (this.hardened) {
-          lo ^= s.pci[cpu * K.PCI + K.C_XOR_LO]!;
-          hi ^= s.randomHi ^ bswap32((s.pci[cpu * K.PCI + K.C_BASE_LOW]! + at) | 0);
+          lo ^= s.pci[cpu * PCI.STRIDE + PCI.XOR_LO]!;
+          hi ^= s.randomHi ^ bswap32((s.pci[cpu * PCI.STRIDE + PCI.BASE_LOW]! + at) | 0);
         }
         // get_freepointer_safe(): the next pointer is taken as it is, garbage or not.
-        s.pcf[cpu * K.PCF + K.C_FREELIST] =
+        s.pcf[cpu * PCF.STRIDE + PCF.FREELIST] =
           (lo | hi) === 0 ? 0 : hi >>> 16 !== 0xffff ? -1 : (hi & 0xffff) * K.TWO_32 + (lo >>> 0);
         return object;
       }
@@ -771,17 +777,17 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     if (caller === undefined && s !== null && typeof s === 'object' && this.cacheById[s.id] === s) {
       const cpu = this.ctx.cpu;
       const w = s.cpuWords[cpu];
-      const off = object - s.pcf[cpu * K.PCF + K.C_SLAB_BASE]!;
+      const off = object - s.pcf[cpu * PCF.STRIDE + PCF.SLAB_BASE]!;
       if (
         w &&
         off >= 0 &&
-        object < s.pcf[cpu * K.PCF + K.C_SLAB_END]! &&
+        object < s.pcf[cpu * PCF.STRIDE + PCF.SLAB_END]! &&
         this.isObjectOffset(s, off | 0)
       ) {
-        const fp = s.pcf[cpu * K.PCF + K.C_FREELIST]!;
+        const fp = s.pcf[cpu * PCF.STRIDE + PCF.FREELIST]!;
         if (object === fp && this.hardened) throw this.naiveDoubleFree(s);
         this.cpuStoreFreepointer(s, cpu, w, object, fp);
-        s.pcf[cpu * K.PCF + K.C_FREELIST] = object;
+        s.pcf[cpu * PCF.STRIDE + PCF.FREELIST] = object;
         return;
       }
     }
@@ -811,13 +817,13 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       if (s && !s.debug) {
         if (gfp & K.__GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
         const cpu = this.ctx.cpu;
-        const object = s.pcf[cpu * K.PCF + K.C_FREELIST]!;
+        const object = s.pcf[cpu * PCF.STRIDE + PCF.FREELIST]!;
         if (
           object !== 0 &&
-          object >= s.pcf[cpu * K.PCF + K.C_SLAB_BASE]! &&
-          object < s.pcf[cpu * K.PCF + K.C_SLAB_END]!
+          object >= s.pcf[cpu * PCF.STRIDE + PCF.SLAB_BASE]! &&
+          object < s.pcf[cpu * PCF.STRIDE + PCF.SLAB_END]!
         ) {
-          s.pcf[cpu * K.PCF + K.C_FREELIST] = this.cpuNextFree(s, cpu, object);
+          s.pcf[cpu * PCF.STRIDE + PCF.FREELIST] = this.cpuNextFree(s, cpu, object);
           return object;
         }
         // ___slab_alloc()'s usual case, in line (as the chain of calls slowAlloc() →
@@ -826,27 +832,27 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
         // leaves the CPU unlisted, and the first slab of the CPU partial list is frozen
         // and loaded. Every check is made before anything changes; anything else takes
         // slowAlloc(), which then does the same from the start.
-        const next = s.pci[cpu * K.PCI + K.C_PARTIAL]!;
-        if (object === 0 && next !== K.NIL && s.order <= 4) {
+        const next = s.pci[cpu * PCI.STRIDE + PCI.PARTIAL]!;
+        if (object === 0 && next !== SL.NIL && s.order <= 4) {
           const slabFreelist = this.slabFreelist;
-          const old = s.pci[cpu * K.PCI + K.C_SLAB]!;
+          const old = s.pci[cpu * PCI.STRIDE + PCI.SLAB]!;
           const fl = slabFreelist[next]!;
           const objects = this.slabObjects[next]!;
           const base = next * K.PAGE_SIZE + K.PAGE_OFFSET; // pfnToVirt(next)
           const end = base + objects * s.size;
-          if ((old === K.NIL || slabFreelist[old] === 0) && fl >= base && fl < end) {
+          if ((old === SL.NIL || slabFreelist[old] === 0) && fl >= base && fl < end) {
             s.stats.allocSlowpath++;
             const slabState = this.slabState;
-            if (old !== K.NIL) slabState[old]! &= ~K.SL_FROZEN;
-            s.pci[cpu * K.PCI + K.C_PARTIAL] = this.lruNext[next]!;
-            s.pci[cpu * K.PCI + K.C_PARTIAL_SLABS]!--;
+            if (old !== SL.NIL) slabState[old]! &= ~SL.FROZEN;
+            s.pci[cpu * PCI.STRIDE + PCI.PARTIAL] = this.lruNext[next]!;
+            s.pci[cpu * PCI.STRIDE + PCI.PARTIAL_SLABS]!--;
             // freeze_slab() and load_freelist
             slabFreelist[next] = 0;
             this.slabInuse[next] = objects;
-            slabState[next] = K.SL_FROZEN;
-            s.pci[cpu * K.PCI + K.C_SLAB] = next;
-            s.pcf[cpu * K.PCF + K.C_SLAB_BASE] = base;
-            s.pcf[cpu * K.PCF + K.C_SLAB_END] = end;
+            slabState[next] = SL.FROZEN;
+            s.pci[cpu * PCI.STRIDE + PCI.SLAB] = next;
+            s.pcf[cpu * PCF.STRIDE + PCF.SLAB_BASE] = base;
+            s.pcf[cpu * PCF.STRIDE + PCF.SLAB_END] = end;
             s.cpuWords[cpu] = null;
             // slabGetFp() written out: as a call it would not be inlined here (TurboFan's
             // inlining budget for this function is spent), and the call costs more than it.
@@ -865,7 +871,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
                 s.randomHi ^
                 (((y & 0xff) << 24) | ((y & 0xff00) << 8) | ((y >>> 8) & 0xff00) | (y >>> 24));
             }
-            s.pcf[cpu * K.PCF + K.C_FREELIST] =
+            s.pcf[cpu * PCF.STRIDE + PCF.FREELIST] =
               (lo | hi) === 0
                 ? 0
                 : hi >>> 16 !== 0xffff
@@ -912,18 +918,18 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     // slab_pre_alloc_hook() → might_alloc()
     if (gfp & K.__GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
     const cpu = this.ctx.cpu;
-    let object = s.pcf[cpu * K.PCF + K.C_FREELIST]!;
-    if (object !== 0 && (nid < 0 || this.mm.node[s.pci[cpu * K.PCI + K.C_SLAB]!] === nid)) {
+    let object = s.pcf[cpu * PCF.STRIDE + PCF.FREELIST]!;
+    if (object !== 0 && (nid < 0 || this.mm.node[s.pci[cpu * PCI.STRIDE + PCI.SLAB]!] === nid)) {
       // The fast path (slab_alloc_node()): pop c->freelist.
       if (
         !(
-          object >= s.pcf[cpu * K.PCF + K.C_SLAB_BASE]! &&
-          object < s.pcf[cpu * K.PCF + K.C_SLAB_END]!
+          object >= s.pcf[cpu * PCF.STRIDE + PCF.SLAB_BASE]! &&
+          object < s.pcf[cpu * PCF.STRIDE + PCF.SLAB_END]!
         )
       ) {
         return this.corruptFreelist(s, cpu, object);
       }
-      s.pcf[cpu * K.PCF + K.C_FREELIST] = this.cpuNextFree(s, cpu, object);
+      s.pcf[cpu * PCF.STRIDE + PCF.FREELIST] = this.cpuNextFree(s, cpu, object);
     } else {
       object = this.slowAlloc(s, gfp, nid, caller, origSize);
       if (object === 0) return 0;
@@ -946,7 +952,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
    * "Isolate corrupted freechain" does) so the cache stays usable after the Oops.
    */
   private corruptFreelist(s: SlubCache, cpu: number, bad: number): never {
-    s.pcf[cpu * K.PCF + K.C_FREELIST] = 0;
+    s.pcf[cpu * PCF.STRIDE + PCF.FREELIST] = 0;
     const canonical = bad > 0 && bad < 2 ** 48;
     throw this.ctx.oops(
       canonical
@@ -967,8 +973,8 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     s.stats.allocSlowpath++;
     if (s.debug) return this.allocDebug(s, gfp, nid, caller, origSize);
     const cpu = this.ctx.cpu;
-    let slab = s.pci[cpu * K.PCI + K.C_SLAB]!;
-    if (slab !== K.NIL) {
+    let slab = s.pci[cpu * PCI.STRIDE + PCI.SLAB]!;
+    if (slab !== SL.NIL) {
       if (nid >= 0 && this.mm.node[slab] !== nid) {
         this.deactivateCpuSlab(s, cpu);
       } else {
@@ -980,16 +986,16 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
           return this.loadFreelist(s, cpu, fl);
         }
         // The CPU slab is full: it leaves the CPU and sits on no list.
-        this.slabState[slab]! &= ~K.SL_FROZEN;
-        s.pci[cpu * K.PCI + K.C_SLAB] = K.NIL;
+        this.slabState[slab]! &= ~SL.FROZEN;
+        s.pci[cpu * PCI.STRIDE + PCI.SLAB] = SL.NIL;
         s.cpuWords[cpu] = null;
       }
     }
     // new_slab: the CPU partial list first.
-    while ((slab = s.pci[cpu * K.PCI + K.C_PARTIAL]!) !== K.NIL) {
-      s.pci[cpu * K.PCI + K.C_PARTIAL] = this.lruNext[slab]!;
-      s.pci[cpu * K.PCI + K.C_PARTIAL_SLABS]!--;
-      this.slabState[slab]! &= ~K.SL_CPU_PARTIAL;
+    while ((slab = s.pci[cpu * PCI.STRIDE + PCI.PARTIAL]!) !== SL.NIL) {
+      s.pci[cpu * PCI.STRIDE + PCI.PARTIAL] = this.lruNext[slab]!;
+      s.pci[cpu * PCI.STRIDE + PCI.PARTIAL_SLABS]!--;
+      this.slabState[slab]! &= ~SL.CPU_PARTIAL;
       if (nid >= 0 && this.mm.node[slab] !== nid) {
         this.putPartial(s, slab);
         continue;
@@ -997,9 +1003,9 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       return this.installSlab(s, cpu, slab);
     }
     slab = this.getPartial(s, nid, gfp);
-    if (slab !== K.NIL) return this.installSlab(s, cpu, slab);
+    if (slab !== SL.NIL) return this.installSlab(s, cpu, slab);
     slab = this.newSlab(s, gfp, nid);
-    if (slab === K.NIL) {
+    if (slab === SL.NIL) {
       this.slabOutOfMemory(s, gfp, nid);
       return 0;
     }
@@ -1012,12 +1018,12 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const fl = this.slabFreelist[slab]!;
     this.slabFreelist[slab] = 0;
     this.slabInuse[slab] = this.slabObjects[slab]!;
-    this.slabState[slab] = K.SL_FROZEN;
-    if (s.pci[cpu * K.PCI + K.C_SLAB] !== K.NIL) this.deactivateCpuSlab(s, cpu);
-    s.pci[cpu * K.PCI + K.C_SLAB] = slab;
+    this.slabState[slab] = SL.FROZEN;
+    if (s.pci[cpu * PCI.STRIDE + PCI.SLAB] !== SL.NIL) this.deactivateCpuSlab(s, cpu);
+    s.pci[cpu * PCI.STRIDE + PCI.SLAB] = slab;
     const base = pfnToVirt(slab);
-    s.pcf[cpu * K.PCF + K.C_SLAB_BASE] = base;
-    s.pcf[cpu * K.PCF + K.C_SLAB_END] = base + this.slabObjects[slab]! * s.size;
+    s.pcf[cpu * PCF.STRIDE + PCF.SLAB_BASE] = base;
+    s.pcf[cpu * PCF.STRIDE + PCF.SLAB_END] = base + this.slabObjects[slab]! * s.size;
     // The fast path's chunk view is made on the second pop (cpuNextFree()): a slab taken
     // from a partial list often has one free object, and then it would be wasted work.
     s.cpuWords[cpu] = null;
@@ -1041,13 +1047,13 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     object: number,
     fp: number,
   ): void {
-    const at = ((object - s.pcf[cpu * K.PCF + K.C_WORD_BASE]!) | 0) + s.offset;
+    const at = ((object - s.pcf[cpu * PCF.STRIDE + PCF.WORD_BASE]!) | 0) + s.offset;
     const i = at >> 2;
     let lo = fp === 0 ? 0 : fp | 0;
     let hi = fp === 0 ? 0 : 0xffff0000 | Math.floor(fp / K.TWO_32);
     if (this.hardened) {
-      lo ^= s.pci[cpu * K.PCI + K.C_XOR_LO]!;
-      hi ^= s.randomHi ^ bswap32((s.pci[cpu * K.PCI + K.C_BASE_LOW]! + at) | 0);
+      lo ^= s.pci[cpu * PCI.STRIDE + PCI.XOR_LO]!;
+      hi ^= s.randomHi ^ bswap32((s.pci[cpu * PCI.STRIDE + PCI.BASE_LOW]! + at) | 0);
     }
     w[i] = lo;
     w[i + 1] = hi;
@@ -1062,17 +1068,17 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   private cpuNextFree(s: SlubCache, cpu: number, object: number): number {
     let w = s.cpuWords[cpu];
     if (!w) {
-      if (this.slabOrder[s.pci[cpu * K.PCI + K.C_SLAB]!]! > 4)
+      if (this.slabOrder[s.pci[cpu * PCI.STRIDE + PCI.SLAB]!]! > 4)
         return this.getFreepointer(s, object);
       w = this.cpuWordsFill(s, cpu);
     }
-    const at = ((object - s.pcf[cpu * K.PCF + K.C_WORD_BASE]!) | 0) + s.offset;
+    const at = ((object - s.pcf[cpu * PCF.STRIDE + PCF.WORD_BASE]!) | 0) + s.offset;
     const i = at >> 2;
     let lo = w[i]!;
     let hi = w[i + 1]!;
     if (this.hardened) {
-      lo ^= s.pci[cpu * K.PCI + K.C_XOR_LO]!;
-      hi ^= s.randomHi ^ bswap32((s.pci[cpu * K.PCI + K.C_BASE_LOW]! + at) | 0);
+      lo ^= s.pci[cpu * PCI.STRIDE + PCI.XOR_LO]!;
+      hi ^= s.randomHi ^ bswap32((s.pci[cpu * PCI.STRIDE + PCI.BASE_LOW]! + at) | 0);
     }
     return (lo | hi) === 0 ? 0 : hi >>> 16 !== 0xffff ? -1 : (hi & 0xffff) * K.TWO_32 + (lo >>> 0);
   }
@@ -1082,26 +1088,31 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
    * order <= 4 never crosses one) and the hardened-encoding constants of that chunk.
    */
   private cpuWordsFill(s: SlubCache, cpu: number): Int32Array {
-    const base = s.pcf[cpu * K.PCF + K.C_SLAB_BASE]!;
+    const base = s.pcf[cpu * PCF.STRIDE + PCF.SLAB_BASE]!;
     const chunk = Math.floor((base - PAGE_OFFSET) / 65536);
     const chunkBase = PAGE_OFFSET + chunk * 65536;
     const w = this.mem.chunkWords(chunk);
     s.cpuWords[cpu] = w;
-    s.pcf[cpu * K.PCF + K.C_WORD_BASE] = chunkBase;
-    s.pci[cpu * K.PCI + K.C_XOR_LO] = this.hardened
+    s.pcf[cpu * PCF.STRIDE + PCF.WORD_BASE] = chunkBase;
+    s.pci[cpu * PCI.STRIDE + PCI.XOR_LO] = this.hardened
       ? s.randomLo ^ bswap32(0xffff0000 | Math.floor(chunkBase / K.TWO_32))
       : 0;
-    s.pci[cpu * K.PCI + K.C_BASE_LOW] =
+    s.pci[cpu * PCI.STRIDE + PCI.BASE_LOW] =
       (chunkBase - Math.floor(chunkBase / K.TWO_32) * K.TWO_32) | 0;
     return w;
   }
 
   /** load_freelist: hand out the first object, the rest becomes c->freelist. */
   private loadFreelist(s: SlubCache, cpu: number, fl: number): number {
-    if (!(fl >= s.pcf[cpu * K.PCF + K.C_SLAB_BASE]! && fl < s.pcf[cpu * K.PCF + K.C_SLAB_END]!))
+    if (
+      !(
+        fl >= s.pcf[cpu * PCF.STRIDE + PCF.SLAB_BASE]! &&
+        fl < s.pcf[cpu * PCF.STRIDE + PCF.SLAB_END]!
+      )
+    )
       return this.corruptFreelist(s, cpu, fl);
-    const slab = s.pci[cpu * K.PCI + K.C_SLAB]!;
-    s.pcf[cpu * K.PCF + K.C_FREELIST] =
+    const slab = s.pci[cpu * PCI.STRIDE + PCI.SLAB]!;
+    s.pcf[cpu * PCF.STRIDE + PCF.FREELIST] =
       s.order <= 4
         ? this.slabGetFp(s, slab, (fl - (slab * K.PAGE_SIZE + K.PAGE_OFFSET)) | 0)
         : this.getFreepointer(s, fl);
@@ -1112,28 +1123,28 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   private getPartial(s: SlubCache, nid: number, gfp: Gfp): number {
     const search = nid < 0 ? (this.env.cpuToNode[this.ctx.cpu] ?? 0) : nid;
     const slab = this.getPartialNode(s, search);
-    if (slab !== K.NIL || (nid >= 0 && gfp & __GFP_THISNODE)) return slab;
+    if (slab !== SL.NIL || (nid >= 0 && gfp & __GFP_THISNODE)) return slab;
     // get_any_partial(): other nodes, only where they keep more than min_partial slabs.
     // Linux also gates this on remote_node_defrag_ratio and get_cycles(); always trying is
     // the deterministic equivalent of the default ratio.
     for (let n = 0; n < this.nrNodes; n++) {
       if (n === search || s.nrPartial[n]! <= s.min_partial) continue;
       const got = this.getPartialNode(s, n);
-      if (got !== K.NIL) return got;
+      if (got !== SL.NIL) return got;
     }
-    return K.NIL;
+    return SL.NIL;
   }
 
   /** mm/slub.c get_partial_node(): one slab to use now, and a few more for the CPU list. */
   private getPartialNode(s: SlubCache, node: number): number {
-    if (s.nrPartial[node] === 0) return K.NIL;
-    let first = K.NIL;
+    if (s.nrPartial[node] === 0) return SL.NIL;
+    let first = SL.NIL;
     let extra = 0;
     let slab = s.partialHead[node]!;
-    while (slab !== K.NIL) {
+    while (slab !== SL.NIL) {
       const next = this.lruNext[slab]!;
       this.removePartial(s, node, slab);
-      if (first === K.NIL) {
+      if (first === SL.NIL) {
         first = slab;
         if (s.cpu_partial_slabs === 0) break;
       } else {
@@ -1164,7 +1175,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       order = s.minOrder;
       objects = s.minObjects;
       pfn = this.pages.allocPages(flags, order, nid);
-      if (pfn === NO_PAGE) return K.NIL;
+      if (pfn === NO_PAGE) return SL.NIL;
       s.stats.orderFallback++;
     }
     s.stats.allocSlab++;
@@ -1280,24 +1291,24 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   /** add_partial(): on the node's partial list, at the head or the tail. */
   private addPartial(s: SlubCache, slab: number, tail: boolean): void {
     const n = this.mm.node[slab]!;
-    this.slabState[slab] = (this.slabState[slab]! & ~K.SL_FULL) | K.SL_NODE_PARTIAL;
+    this.slabState[slab] = (this.slabState[slab]! & ~SL.FULL) | SL.NODE_PARTIAL;
     s.nrPartial[n]!++;
     const head = s.partialHead[n]!;
-    if (head === K.NIL) {
-      this.lruNext[slab] = K.NIL;
-      this.lruPrev[slab] = K.NIL;
+    if (head === SL.NIL) {
+      this.lruNext[slab] = SL.NIL;
+      this.lruPrev[slab] = SL.NIL;
       s.partialHead[n] = slab;
       s.partialTail[n] = slab;
     } else if (tail) {
       const t = s.partialTail[n]!;
       this.lruNext[t] = slab;
       this.lruPrev[slab] = t;
-      this.lruNext[slab] = K.NIL;
+      this.lruNext[slab] = SL.NIL;
       s.partialTail[n] = slab;
     } else {
       this.lruPrev[head] = slab;
       this.lruNext[slab] = head;
-      this.lruPrev[slab] = K.NIL;
+      this.lruPrev[slab] = SL.NIL;
       s.partialHead[n] = slab;
     }
   }
@@ -1306,34 +1317,34 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   private removePartial(s: SlubCache, n: number, slab: number): void {
     const next = this.lruNext[slab]!;
     const prev = this.lruPrev[slab]!;
-    if (prev === K.NIL) s.partialHead[n] = next;
+    if (prev === SL.NIL) s.partialHead[n] = next;
     else this.lruNext[prev] = next;
-    if (next === K.NIL) s.partialTail[n] = prev;
+    if (next === SL.NIL) s.partialTail[n] = prev;
     else this.lruPrev[next] = prev;
     s.nrPartial[n]!--;
-    this.slabState[slab]! &= ~K.SL_NODE_PARTIAL;
+    this.slabState[slab]! &= ~SL.NODE_PARTIAL;
   }
 
   /** add_full() (debug caches only): full slabs are tracked so validation can find them. */
   private addFull(s: SlubCache, slab: number): void {
     const n = this.mm.node[slab]!;
-    this.slabState[slab]! |= K.SL_FULL;
+    this.slabState[slab]! |= SL.FULL;
     const head = s.fullHead[n]!;
     this.lruNext[slab] = head;
-    this.lruPrev[slab] = K.NIL;
-    if (head !== K.NIL) this.lruPrev[head] = slab;
+    this.lruPrev[slab] = SL.NIL;
+    if (head !== SL.NIL) this.lruPrev[head] = slab;
     s.fullHead[n] = slab;
   }
 
   private removeFull(s: SlubCache, slab: number): void {
-    if (!(this.slabState[slab]! & K.SL_FULL)) return;
+    if (!(this.slabState[slab]! & SL.FULL)) return;
     const n = this.mm.node[slab]!;
     const next = this.lruNext[slab]!;
     const prev = this.lruPrev[slab]!;
-    if (prev === K.NIL) s.fullHead[n] = next;
+    if (prev === SL.NIL) s.fullHead[n] = next;
     else this.lruNext[prev] = next;
-    if (next !== K.NIL) this.lruPrev[next] = prev;
-    this.slabState[slab]! &= ~K.SL_FULL;
+    if (next !== SL.NIL) this.lruPrev[next] = prev;
+    this.slabState[slab]! &= ~SL.FULL;
   }
 
   /** put_cpu_partial(): push onto this CPU's partial list, draining a full list first. */
@@ -1341,23 +1352,23 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const cpu = this.ctx.cpu;
     if (
       drain &&
-      s.pci[cpu * K.PCI + K.C_PARTIAL] !== K.NIL &&
-      s.pci[cpu * K.PCI + K.C_PARTIAL_SLABS]! >= s.cpu_partial_slabs
+      s.pci[cpu * PCI.STRIDE + PCI.PARTIAL] !== SL.NIL &&
+      s.pci[cpu * PCI.STRIDE + PCI.PARTIAL_SLABS]! >= s.cpu_partial_slabs
     ) {
       this.putPartials(s, cpu);
     }
-    this.lruNext[slab] = s.pci[cpu * K.PCI + K.C_PARTIAL]!;
-    this.slabState[slab] = K.SL_CPU_PARTIAL;
-    s.pci[cpu * K.PCI + K.C_PARTIAL] = slab;
-    s.pci[cpu * K.PCI + K.C_PARTIAL_SLABS]!++;
+    this.lruNext[slab] = s.pci[cpu * PCI.STRIDE + PCI.PARTIAL]!;
+    this.slabState[slab] = SL.CPU_PARTIAL;
+    s.pci[cpu * PCI.STRIDE + PCI.PARTIAL] = slab;
+    s.pci[cpu * PCI.STRIDE + PCI.PARTIAL_SLABS]!++;
   }
 
   /** __put_partials(): move a CPU's partial slabs to their nodes (or free the empty ones). */
   private putPartials(s: SlubCache, cpu: number): void {
-    let slab = s.pci[cpu * K.PCI + K.C_PARTIAL]!;
-    s.pci[cpu * K.PCI + K.C_PARTIAL] = K.NIL;
-    s.pci[cpu * K.PCI + K.C_PARTIAL_SLABS] = 0;
-    while (slab !== K.NIL) {
+    let slab = s.pci[cpu * PCI.STRIDE + PCI.PARTIAL]!;
+    s.pci[cpu * PCI.STRIDE + PCI.PARTIAL] = SL.NIL;
+    s.pci[cpu * PCI.STRIDE + PCI.PARTIAL_SLABS] = 0;
+    while (slab !== SL.NIL) {
       const next = this.lruNext[slab]!;
       this.slabState[slab] = 0;
       this.putPartial(s, slab);
@@ -1374,12 +1385,12 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
 
   /** deactivate_slab(): give the CPU slab and its freelist back to the slab and the node. */
   private deactivateCpuSlab(s: SlubCache, cpu: number): void {
-    const slab = s.pci[cpu * K.PCI + K.C_SLAB]!;
-    let fl = s.pcf[cpu * K.PCF + K.C_FREELIST]!;
-    s.pci[cpu * K.PCI + K.C_SLAB] = K.NIL;
-    s.pcf[cpu * K.PCF + K.C_FREELIST] = 0;
+    const slab = s.pci[cpu * PCI.STRIDE + PCI.SLAB]!;
+    let fl = s.pcf[cpu * PCF.STRIDE + PCF.FREELIST]!;
+    s.pci[cpu * PCI.STRIDE + PCI.SLAB] = SL.NIL;
+    s.pcf[cpu * PCF.STRIDE + PCF.FREELIST] = 0;
     s.cpuWords[cpu] = null;
-    if (slab === K.NIL) return;
+    if (slab === SL.NIL) return;
     const remote = this.slabFreelist[slab] !== 0;
     // Splice c->freelist in front of slab->freelist, counting the objects returned.
     let count = 0;
@@ -1403,7 +1414,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   private flushAll(s: SlubCache): void {
     for (let cpu = 0; cpu < this.nrCpus; cpu++) {
       this.deactivateCpuSlab(s, cpu);
-      if (s.pci[cpu * K.PCI + K.C_PARTIAL] !== K.NIL) this.putPartials(s, cpu);
+      if (s.pci[cpu * PCI.STRIDE + PCI.PARTIAL] !== SL.NIL) this.putPartials(s, cpu);
     }
   }
 
@@ -1471,10 +1482,10 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       return;
     }
     const cpu = this.ctx.cpu;
-    if (slab === s.pci[cpu * K.PCI + K.C_SLAB]) {
-      const fl = s.pcf[cpu * K.PCF + K.C_FREELIST]!;
+    if (slab === s.pci[cpu * PCI.STRIDE + PCI.SLAB]) {
+      const fl = s.pcf[cpu * PCF.STRIDE + PCF.FREELIST]!;
       if (object === fl && this.hardened) throw this.naiveDoubleFree(s);
-      if (!this.isObjectOffset(s, (object - s.pcf[cpu * K.PCF + K.C_SLAB_BASE]!) | 0)) {
+      if (!this.isObjectOffset(s, (object - s.pcf[cpu * PCF.STRIDE + PCF.SLAB_BASE]!) | 0)) {
         this.invalidPointer(s, slab, object);
         return;
       }
@@ -1482,7 +1493,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       if (w) {
         this.cpuStoreFreepointer(s, cpu, w, object, fl);
       } else this.setFreepointer(s, object, fl);
-      s.pcf[cpu * K.PCF + K.C_FREELIST] = object;
+      s.pcf[cpu * PCF.STRIDE + PCF.FREELIST] = object;
       return;
     }
     // The offset into the slab rather than the address: a small integer is passed as it is,
@@ -1523,15 +1534,15 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       const slabInuse = this.slabInuse;
       const prior = slabFreelist[slab]!;
       const state = slabState[slab]!;
-      const partial = s.pci[cpu * K.PCI + K.C_PARTIAL]!;
+      const partial = s.pci[cpu * PCI.STRIDE + PCI.PARTIAL]!;
       if (
         (prior === 0
           ? state === 0 &&
             s.cpu_partial_slabs > 0 &&
-            (partial === K.NIL || s.pci[cpu * K.PCI + K.C_PARTIAL_SLABS]! < s.cpu_partial_slabs)
+            (partial === SL.NIL ||
+              s.pci[cpu * PCI.STRIDE + PCI.PARTIAL_SLABS]! < s.cpu_partial_slabs)
           : object !== prior &&
-            (state === K.SL_CPU_PARTIAL ||
-              (state === K.SL_NODE_PARTIAL && slabInuse[slab]! > 1))) &&
+            (state === SL.CPU_PARTIAL || (state === SL.NODE_PARTIAL && slabInuse[slab]! > 1))) &&
         off >= pad &&
         off < pad + this.slabObjects[slab]! * s.size &&
         (s.sizeMask !== 0 ? ((off - pad) & s.sizeMask) === 0 : ((off - pad) | 0) % s.size === 0)
@@ -1559,9 +1570,9 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
         if (prior === 0) {
           // put_cpu_partial()
           this.lruNext[slab] = partial;
-          slabState[slab] = K.SL_CPU_PARTIAL;
-          s.pci[cpu * K.PCI + K.C_PARTIAL] = slab;
-          s.pci[cpu * K.PCI + K.C_PARTIAL_SLABS]!++;
+          slabState[slab] = SL.CPU_PARTIAL;
+          s.pci[cpu * PCI.STRIDE + PCI.PARTIAL] = slab;
+          s.pci[cpu * PCI.STRIDE + PCI.PARTIAL_SLABS]!++;
         }
         return;
       }
@@ -1588,7 +1599,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     else this.setFreepointer(s, object, prior);
     this.slabFreelist[slab] = object;
     const inuse = --this.slabInuse[slab]!;
-    if (state & K.SL_FROZEN) {
+    if (state & SL.FROZEN) {
       s.stats.freeFrozen++;
       return; // another CPU's slab: it finds the object on slab->freelist
     }
@@ -1607,7 +1618,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       return;
     }
     // A partial slab on a CPU partial list stays there, even when empty.
-    if (!(state & K.SL_NODE_PARTIAL)) return;
+    if (!(state & SL.NODE_PARTIAL)) return;
     const n = this.mm.node[slab]!;
     if (inuse === 0 && s.nrPartial[n]! >= s.min_partial) {
       this.removePartial(s, n, slab);
@@ -1631,7 +1642,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       for (let n = 0; n < this.nrNodes; n++) if (n !== search) order.push(n);
     for (const n of order) {
       let slab = s.partialHead[n]!;
-      while (slab !== K.NIL) {
+      while (slab !== SL.NIL) {
         const next = this.lruNext[slab]!;
         const object = this.allocSingle(s, slab, origSize);
         if (object !== 0) {
@@ -1643,7 +1654,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       if (n === search && nid < 0) break; // get_any_partial() needs more than min_partial
     }
     const slab = this.newSlab(s, gfp, nid);
-    if (slab === K.NIL) {
+    if (slab === SL.NIL) {
       this.slabOutOfMemory(s, gfp, nid);
       return 0;
     }
@@ -1662,9 +1673,8 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     this.slabFreelist[slab] = Math.max(next, 0);
     this.slabInuse[slab]!++;
     if (!this.allocDebugProcessing(s, slab, object, origSize)) {
-      if (this.slabState[slab]! & K.SL_NODE_PARTIAL)
-        this.removePartial(s, this.mm.node[slab]!, slab);
-      this.slabState[slab] = K.SL_FROZEN;
+      if (this.slabState[slab]! & SL.NODE_PARTIAL) this.removePartial(s, this.mm.node[slab]!, slab);
+      this.slabState[slab] = SL.FROZEN;
       return 0;
     }
     if (this.slabInuse[slab] === this.slabObjects[slab]) {
@@ -1720,7 +1730,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     if (prior === 0) {
       this.removeFull(s, slab);
       if (!empty) this.addPartial(s, slab, true);
-    } else if (empty && this.slabState[slab]! & K.SL_NODE_PARTIAL) {
+    } else if (empty && this.slabState[slab]! & SL.NODE_PARTIAL) {
       this.removePartial(s, n, slab);
     }
     if (empty) this.discardSlab(s, slab);
@@ -2098,7 +2108,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       this.slabErr(s, slab, `inuse ${this.slabInuse[slab]} > max ${this.slabObjects[slab]}`);
       return false;
     }
-    if (this.slabState[slab]! & K.SL_FROZEN) {
+    if (this.slabState[slab]! & SL.FROZEN) {
       this.slabErr(s, slab, 'Slab disabled since SLUB metadata consistency check failed');
       return false;
     }
@@ -2196,7 +2206,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     for (let n = 0; n < this.nrNodes; n++) {
       // free_partial(): empty slabs go, the others are listed.
       let slab = s.partialHead[n]!;
-      while (slab !== K.NIL) {
+      while (slab !== SL.NIL) {
         const next = this.lruNext[slab]!;
         if (this.slabInuse[slab] === 0) {
           this.removePartial(s, n, slab);
@@ -2236,7 +2246,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     let pages = 0;
     for (let n = 0; n < this.nrNodes; n++) {
       let slab = s.partialHead[n]!;
-      while (slab !== K.NIL) {
+      while (slab !== SL.NIL) {
         const next = this.lruNext[slab]!;
         if (this.slabInuse[slab] === 0) {
           this.removePartial(s, n, slab);
@@ -2259,7 +2269,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   /** count_partial_free_approx(): free objects on a node's partial slabs. */
   private countPartialFree(s: SlubCache, n: number): number {
     let free = 0;
-    for (let slab = s.partialHead[n]!; slab !== K.NIL; slab = this.lruNext[slab]!) {
+    for (let slab = s.partialHead[n]!; slab !== SL.NIL; slab = this.lruNext[slab]!) {
       free += this.slabObjects[slab]! - this.slabInuse[slab]!;
     }
     return free;
@@ -2301,7 +2311,11 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       total -= this.slabObjects[slab]! - this.slabInuse[slab]!;
     }
     for (let cpu = 0; cpu < this.nrCpus; cpu++) {
-      for (let fp = s.pcf[cpu * K.PCF + K.C_FREELIST]!; fp > 0; fp = this.getFreepointer(s, fp))
+      for (
+        let fp = s.pcf[cpu * PCF.STRIDE + PCF.FREELIST]!;
+        fp > 0;
+        fp = this.getFreepointer(s, fp)
+      )
         total--;
     }
     return total;
@@ -2363,16 +2377,16 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       const objsNode = new Float64Array(this.nrNodes);
       const cpuOwned = new Set<number>();
       for (let cpu = 0; cpu < this.nrCpus; cpu++) {
-        const slab = s.pci[cpu * K.PCI + K.C_SLAB]!;
-        if (slab !== K.NIL) {
+        const slab = s.pci[cpu * PCI.STRIDE + PCI.SLAB]!;
+        if (slab !== SL.NIL) {
           if (!slabs.has(slab))
             errs.push(`${s.name}: cpu ${cpu} slab ${slab} is not a slab of the cache`);
-          if (!(this.slabState[slab]! & K.SL_FROZEN))
+          if (!(this.slabState[slab]! & SL.FROZEN))
             errs.push(`${s.name}: cpu ${cpu} slab ${slab} is not frozen`);
           cpuOwned.add(slab);
           let n = 0;
           for (
-            let fp = s.pcf[cpu * K.PCF + K.C_FREELIST]!;
+            let fp = s.pcf[cpu * PCF.STRIDE + PCF.FREELIST]!;
             fp !== 0;
             fp = this.getFreepointer(s, fp)
           ) {
@@ -2385,12 +2399,12 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
               break;
             }
           }
-        } else if (s.pcf[cpu * K.PCF + K.C_FREELIST] !== 0)
+        } else if (s.pcf[cpu * PCF.STRIDE + PCF.FREELIST] !== 0)
           errs.push(`${s.name}: cpu ${cpu} has a freelist without a slab`);
         let count = 0;
         for (
-          let slab2 = s.pci[cpu * K.PCI + K.C_PARTIAL]!;
-          slab2 !== K.NIL;
+          let slab2 = s.pci[cpu * PCI.STRIDE + PCI.PARTIAL]!;
+          slab2 !== SL.NIL;
           slab2 = this.lruNext[slab2]!
         ) {
           count++;
@@ -2398,19 +2412,19 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
             errs.push(`${s.name}: cpu ${cpu} partial ${slab2} is not a slab of the cache`);
           if (count > slabs.size) break;
         }
-        if (count !== s.pci[cpu * K.PCI + K.C_PARTIAL_SLABS])
+        if (count !== s.pci[cpu * PCI.STRIDE + PCI.PARTIAL_SLABS])
           errs.push(
-            `${s.name}: cpu ${cpu} partial count ${s.pci[cpu * K.PCI + K.C_PARTIAL_SLABS]} != ${count}`,
+            `${s.name}: cpu ${cpu} partial count ${s.pci[cpu * PCI.STRIDE + PCI.PARTIAL_SLABS]} != ${count}`,
           );
       }
       for (let n = 0; n < this.nrNodes; n++) {
         let count = 0;
-        let prev = K.NIL;
-        for (let slab = s.partialHead[n]!; slab !== K.NIL; slab = this.lruNext[slab]!) {
+        let prev = SL.NIL;
+        for (let slab = s.partialHead[n]!; slab !== SL.NIL; slab = this.lruNext[slab]!) {
           count++;
           if (this.lruPrev[slab] !== prev)
             errs.push(`${s.name}: node ${n} partial list prev link of ${slab} broken`);
-          if (!(this.slabState[slab]! & K.SL_NODE_PARTIAL))
+          if (!(this.slabState[slab]! & SL.NODE_PARTIAL))
             errs.push(`${s.name}: slab ${slab} on partial list not marked`);
           if (this.slabInuse[slab] === this.slabObjects[slab])
             errs.push(`${s.name}: full slab ${slab} on the partial list`);
@@ -2426,7 +2440,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
         perNode[n]!++;
         objsNode[n]! += this.slabObjects[slab]!;
         if (cpuOwned.has(slab)) continue;
-        if (this.slabState[slab]! & K.SL_FROZEN && s.debug) continue; // disabled by a failed check
+        if (this.slabState[slab]! & SL.FROZEN && s.debug) continue; // disabled by a failed check
         let free = 0;
         for (let fp = this.slabFreelist[slab]!; fp !== 0; fp = this.getFreepointer(s, fp)) {
           if (fp < 0 || !this.checkValidPointer(s, slab, fp)) {
