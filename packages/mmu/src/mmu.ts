@@ -406,7 +406,7 @@ export class Mmu {
     // The access kinds an entry allows are bits 0..7 of its flags; a write also needs Dirty.
     const pa = tlb.translate(va, this.asid, (1 << access) | ((access & ACCESS_WRITE) << 8));
     if (pa >= 0) return pa;
-    if (this.softwareTlb) return this.refillTrap(va, access);
+    if (this.softwareTlb === true) return this.refillTrap(va, access);
     // The address goes to the walk through a field: a double argument of a call that is not
     // inlined is boxed, a heap allocation per miss.
     this.walkVa = va;
@@ -495,7 +495,7 @@ export class Mmu {
     let andHi = -1;
     let orLo = 0;
     let orHi = 0;
-    if (this.pscOn) {
+    if (this.pscOn === true) {
       const n = this.pscSize;
       for (let l = this.last - 1; l >= 0; l--) {
         const prefix = Math.floor(va * this.inv[l]!);
@@ -528,7 +528,7 @@ export class Mmu {
     let hi: number;
     let paLo: number;
     let paHi: number;
-    if (this.x86) {
+    if (this.x86 === true) {
       // x86-64 4-level paging (SDM §4.5) with its constants written in: the steps of the
       // general loop below, for the format most simulations use (each field read and test
       // the general loop makes costs about 1 ns a level).
@@ -569,7 +569,7 @@ export class Mmu {
           return this.walkFault(access, FAULT_RESERVED, level, hitSlot);
         }
         if ((lo & 0x20) === 0) words[wi] = lo | 0x20; // A
-        if (this.pscOn) this.pscFill(level, andLo, andHi, orLo, orHi, paLo, paHi);
+        if (this.pscOn === true) this.pscFill(level, andLo, andHi, orLo, orHi, paLo, paHi);
         level++;
       }
     } else
@@ -643,10 +643,10 @@ export class Mmu {
           st.walkRefs += level - first + 1;
           return this.walkFault(access, FAULT_RESERVED, level, hitSlot);
         }
-        if (this.setTableA && ((lo & this.aLo) | (hi & this.aHi)) === 0) {
+        if (this.setTableA === true && ((lo & this.aLo) | (hi & this.aHi)) === 0) {
           this.setBits(words, wi, byte, this.aLo, this.aHi);
         }
-        if (this.pscOn) this.pscFill(level, andLo, andHi, orLo, orHi, paLo, paHi);
+        if (this.pscOn === true) this.pscFill(level, andLo, andHi, orLo, orHi, paLo, paHi);
         chunk = (paLo >>> 16) | (paHi << 16);
         off = paLo & 0xffff;
         level++;
@@ -654,7 +654,7 @@ export class Mmu {
     st.walkRefs += level - first + 1;
     {
       // A leaf: page, huge page or block.
-      const x86 = this.x86;
+      const x86 = this.x86 === true;
       if (x86 ? level === 0 : !this.leafOk[level]) {
         return this.walkFault(access, FAULT_RESERVED, level, hitSlot);
       }
@@ -678,7 +678,7 @@ export class Mmu {
         // The general key below with x86's masks: R/W, U/S and G ANDed, G of the leaf, XD ORed.
         kLo = (andLo & 0x106) | (lo & 0x100);
         kHi = orHi & 0x80000000;
-      } else if (this.hier) {
+      } else if (this.hier === true) {
         const om = this.orMaskLo;
         const omh = this.orMaskHi;
         kLo = (((andLo & ~om) | (orLo & om)) & this.permLo) | (lo & this.gLo);
@@ -691,7 +691,7 @@ export class Mmu {
         p = this.memoP;
         allowed = this.memoAllowed;
       } else {
-        if (this.hier) {
+        if (this.hier === true) {
           const om = this.orMaskLo;
           const omh = this.orMaskHi;
           p = this.perms((andLo & ~om) | (orLo & om), (andHi & ~omh) | (orHi & omh)) & ~P_G;
@@ -703,7 +703,7 @@ export class Mmu {
         this.memoP = p;
         this.memoAllowed = allowed;
       }
-      if (!this.hier && this.isRiscv && (p & (P_R | P_W)) === P_W) {
+      if (this.hier === false && this.isRiscv === true && (p & (P_R | P_W)) === P_W) {
         return this.walkFault(access, FAULT_RESERVED, level, hitSlot); // W without R
       }
       if (((allowed >> access) & 1) === 0) {

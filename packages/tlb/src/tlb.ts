@@ -280,7 +280,7 @@ export class SetAssocTlb implements Tlb {
   // ---- the hot path -------------------------------------------------------------------------
 
   lookup(va: VirtAddr, asid: number): number {
-    if (!this.single0) return this.lookupArrays(va, asid, 0);
+    if (this.single0 !== true) return this.lookupArrays(va, asid, 0);
     // Array 0 holds one page size: probe it without comparing sizes.
     const vpn = Math.floor(va * this.inv0);
     const low = low31(vpn);
@@ -336,7 +336,7 @@ export class SetAssocTlb implements Tlb {
     this.missSet = set;
     this.missFree = free;
     this.missHint = h;
-    if (this.simple) {
+    if (this.simple === true) {
       this.stats.misses++;
       return -1;
     }
@@ -352,7 +352,7 @@ export class SetAssocTlb implements Tlb {
    * in translateScan(), so that this stays small enough for V8 to inline into the MMU.
    */
   translate(va: VirtAddr, asid: number, need: number): number {
-    if (this.single0) {
+    if (this.single0 === true) {
       const vpn = Math.floor(va * this.inv0);
       const low = low31(vpn);
       const h = low & this.hintMask;
