@@ -553,9 +553,9 @@ export class Mmu {
           st.walkRefs += level - first + 1;
           return this.walkFault(access, FAULT_RESERVED, level, hitSlot);
         }
+        // Of the hierarchical permissions x86 needs R/W, U/S (and G) ANDed, XD ORed: andLo
+        // and orHi (andHi and orLo keep their start values, which no x86 decode reads).
         andLo &= lo;
-        andHi &= hi;
-        orLo |= lo;
         orHi |= hi;
         paLo = lo & -4096; // bits 12..51: the frame
         paHi = hi & 0xfffff;
