@@ -180,6 +180,14 @@ export class Mmu {
   readonly softwareTlb: boolean;
   refill: RefillHandler | null;
   private raised = false;
+  /**
+   * The last chunk of memory the walk read a table in, and its words (chunks are never
+   * replaced once materialised). Page tables sit close together, so most levels of most
+   * walks read this chunk again; and as the test is predicted, the entry's load need not
+   * wait for the chunk lookup's chain of dependent loads.
+   */
+  private lastChunk = -1;
+  private lastWords: Int32Array = new Int32Array(0);
   /** The address translate() hands to walkAt(). */
   private walkVa = Number.NaN;
   private pendingVa = 0;
@@ -540,7 +548,13 @@ export class Mmu {
         const s = 39 - 9 * level;
         const idx = (level === 0 ? vaHi >> 7 : (vaLo >>> s) | (vaHi << (32 - s))) & 511;
         const ea = off + idx * 8;
-        words = mem.chunkWords(chunk + (ea >>> 16));
+        const c = chunk + (ea >>> 16);
+        if (c === this.lastChunk) words = this.lastWords;
+        else {
+          words = mem.chunkWords(c);
+          this.lastChunk = c;
+          this.lastWords = words;
+        }
         byte = ea & 0xffff;
         wi = byte >> 2;
         lo = words[wi]!;
@@ -578,7 +592,13 @@ export class Mmu {
         const idx =
           (s >= 32 ? vaHi >> (s - 32) : (vaLo >>> s) | (vaHi << (32 - s))) & this.idxMask[level]!;
         const ea = off + idx * size;
-        words = mem.chunkWords(chunk + (ea >>> 16));
+        const c = chunk + (ea >>> 16);
+        if (c === this.lastChunk) words = this.lastWords;
+        else {
+          words = mem.chunkWords(c);
+          this.lastChunk = c;
+          this.lastWords = words;
+        }
         byte = ea & 0xffff;
         wi = byte >> 2;
         lo = words[wi]!;
