@@ -34,6 +34,8 @@
  * compaction, the OOM killer, CMA, memory hotplug and isolation, page shuffling.
  */
 import {
+  __GFP_BITS_MASK,
+  __GFP_COMP,
   __GFP_DIRECT_RECLAIM,
   __GFP_HIGH,
   __GFP_KSWAPD_RECLAIM,
@@ -44,6 +46,9 @@ import {
   __GFP_NOWARN,
   __GFP_RETRY_MAYFAIL,
   __GFP_THISNODE,
+  __GFP_ZERO,
+  GFP_MOVABLE_MASK,
+  GFP_ZONEMASK,
   type Gfp,
   gfpMigratetype,
   gfpZone,
@@ -70,6 +75,7 @@ import {
   PG_reserved,
   PGTY_buddy,
   PGTY_NONE,
+  ZONE_DEVICE,
   ZONE_DMA32,
   ZONE_MOVABLE,
   ZONE_NORMAL,
@@ -93,47 +99,169 @@ import {
 } from './env.js';
 import { AllocReports } from './report.js';
 
-// mm/internal.h: ALLOC_* flags.
-const ALLOC_WMARK_MIN = 0;
-const ALLOC_WMARK_LOW = 1;
-const ALLOC_NO_WATERMARKS = 0x04;
-const ALLOC_WMARK_MASK = ALLOC_NO_WATERMARKS - 1;
-const ALLOC_OOM = 0x08;
-const ALLOC_NON_BLOCK = 0x10;
-const ALLOC_MIN_RESERVE = 0x20;
-const ALLOC_NOFRAGMENT = 0x100;
-const ALLOC_HIGHATOMIC = 0x200;
-const ALLOC_KSWAPD = 0x800;
-const ALLOC_RESERVES = ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | ALLOC_OOM;
-
 /** mm/internal.h: MAX_RECLAIM_RETRIES. */
 const MAX_RECLAIM_RETRIES = 16;
-/** CONFIG_PCP_BATCH_SCALE_MAX default. */
-const PCP_BATCH_SCALE_MAX = 5;
-/** include/linux/mmzone.h: per_cpu_pages.flags bits. */
-const PCPF_PREV_FREE_HIGH_ORDER = 1;
-const PCPF_FREE_HIGH_BATCH = 2;
-/** HPAGE_PMD_ORDER on x86-64. */
-const HPAGE_PMD_ORDER = 9;
-const NR_LOWORDER_PCP_LISTS = MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1);
 /** mm/page_alloc.c: MIN_PERCPU_PAGELIST_HIGH_FRACTION. */
 const MIN_PERCPU_PAGELIST_HIGH_FRACTION = 8;
 
-/** Offsets of the per_cpu_pages scalars in BuddyAllocator.pcp (8 per cpu and zone). */
-const PCP_COUNT = 0;
-const PCP_HIGH = 1;
-const PCP_HIGH_MIN = 2;
-const PCP_HIGH_MAX = 3;
-const PCP_BATCH = 4;
-const PCP_FREE_COUNT = 5;
-const PCP_ALLOC_FACTOR = 6;
-const PCP_FLAGS = 7;
+/*
+ * The constants of the alloc/free paths are enum members: esbuild (tsx, tsup) writes them in
+ * as literals, whereas a module-level `const` stays a variable that optimised code loads and
+ * checks on every use, and an imported one a module cell. The values of @mmsim/core's are
+ * checked against core when this module loads. (No two members of one enum share a value.)
+ */
 
-const NR_WMARK = 4;
-const WMARK_MIN = 0;
-const WMARK_LOW = 1;
-const WMARK_HIGH = 2;
-const WMARK_PROMO = 3;
+/** mm/internal.h: ALLOC_* flags. */
+enum ALLOC {
+  WMARK_MIN = 0,
+  WMARK_LOW = 1,
+  WMARK_MASK = 0x03,
+  NO_WATERMARKS = 0x04,
+  OOM = 0x08,
+  NON_BLOCK = 0x10,
+  MIN_RESERVE = 0x20,
+  NOFRAGMENT = 0x100,
+  HIGHATOMIC = 0x200,
+  KSWAPD = 0x800,
+  /** NON_BLOCK | MIN_RESERVE | HIGHATOMIC | OOM */
+  RESERVES = 0x238,
+}
+
+/** Offsets of the per_cpu_pages scalars in BuddyAllocator.pcp (8 per cpu and zone). */
+enum PCP {
+  COUNT = 0,
+  HIGH = 1,
+  HIGH_MIN = 2,
+  HIGH_MAX = 3,
+  BATCH = 4,
+  FREE_COUNT = 5,
+  ALLOC_FACTOR = 6,
+  FLAGS = 7,
+}
+
+/** include/linux/mmzone.h: per_cpu_pages.flags bits, and the pcp list constants. */
+enum PCPC {
+  PREV_FREE_HIGH_ORDER = 1,
+  FREE_HIGH_BATCH = 2,
+  /** CONFIG_PCP_BATCH_SCALE_MAX default. */
+  BATCH_SCALE_MAX = 5,
+  /** HPAGE_PMD_ORDER on x86-64. */
+  HPAGE_PMD_ORDER = 9,
+  /** NR_LOWORDER_PCP_LISTS: MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1). */
+  NR_LOWORDER_LISTS = 12,
+}
+
+/** enum zone_watermarks. */
+enum WM {
+  MIN = 0,
+  LOW = 1,
+  HIGH = 2,
+  PROMO = 3,
+  NR = 4,
+}
+
+/** Orders (@mmsim/core). */
+enum O {
+  COSTLY = 3,
+  PAGEBLOCK = 9,
+  MAX = 10,
+  NR = 11,
+}
+
+/** Zone types, and no node (@mmsim/core). */
+enum Z {
+  NUMA_NO_NODE = -1,
+  DMA32 = 1,
+  NORMAL = 2,
+  MOVABLE = 3,
+  DEVICE = 4,
+  MAX_NR_ZONES = 5,
+}
+
+/** Migrate types (@mmsim/core). */
+enum MT {
+  UNMOVABLE = 0,
+  MOVABLE = 1,
+  RECLAIMABLE = 2,
+  HIGHATOMIC = 3,
+  ISOLATE = 4,
+  TYPES = 5,
+}
+
+/** struct page flag bits (1 << PG_*, @mmsim/core). */
+enum PGF {
+  HEAD = 0x40,
+  RESERVED = 0x2000,
+}
+
+/** Other constants of @mmsim/core: gfp bits, page types, sizes. */
+enum K {
+  NO_PAGE = -1,
+  PGTY_NONE = 0,
+  MIGRATE_PCPTYPES = 3,
+  /** The gfp bits gfpIndex is indexed by: the zone modifiers and the mobility bits. */
+  GFP_INDEX_MASK = 0x1f,
+  __GFP_HIGH = 0x20,
+  PGTY_buddy = 0xf0,
+  PAGEBLOCK_NR_PAGES = 0x200,
+  __GFP_DIRECT_RECLAIM = 0x400,
+  __GFP_KSWAPD_RECLAIM = 0x800,
+  __GFP_NOWARN = 0x2000,
+  __GFP_RETRY_MAYFAIL = 0x4000,
+  __GFP_NOFAIL = 0x8000,
+  __GFP_NORETRY = 0x10000,
+  __GFP_MEMALLOC = 0x20000,
+  __GFP_NOMEMALLOC = 0x80000,
+  __GFP_THISNODE = 0x200000,
+  __GFP_ZERO = 0x100,
+  __GFP_COMP = 0x40000,
+  __GFP_BITS_MASK = 0x1ffffff,
+}
+
+if (
+  O.COSTLY !== PAGE_ALLOC_COSTLY_ORDER ||
+  O.PAGEBLOCK !== PAGEBLOCK_ORDER ||
+  O.MAX !== MAX_PAGE_ORDER ||
+  O.NR !== NR_PAGE_ORDERS ||
+  Z.NUMA_NO_NODE !== NUMA_NO_NODE ||
+  Z.DMA32 !== ZONE_DMA32 ||
+  Z.NORMAL !== ZONE_NORMAL ||
+  Z.MOVABLE !== ZONE_MOVABLE ||
+  Z.DEVICE !== ZONE_DEVICE ||
+  Z.MAX_NR_ZONES !== MAX_NR_ZONES ||
+  MT.UNMOVABLE !== MIGRATE_UNMOVABLE ||
+  MT.MOVABLE !== MIGRATE_MOVABLE ||
+  MT.RECLAIMABLE !== MIGRATE_RECLAIMABLE ||
+  MT.HIGHATOMIC !== MIGRATE_HIGHATOMIC ||
+  MT.ISOLATE !== MIGRATE_ISOLATE ||
+  MT.TYPES !== MIGRATE_TYPES ||
+  PGF.HEAD !== 1 << PG_head ||
+  PGF.RESERVED !== 1 << PG_reserved ||
+  K.NO_PAGE !== NO_PAGE ||
+  K.PGTY_NONE !== PGTY_NONE ||
+  K.MIGRATE_PCPTYPES !== MIGRATE_PCPTYPES ||
+  K.GFP_INDEX_MASK !== (GFP_ZONEMASK | GFP_MOVABLE_MASK) ||
+  K.__GFP_HIGH !== __GFP_HIGH ||
+  K.PGTY_buddy !== PGTY_buddy ||
+  K.PAGEBLOCK_NR_PAGES !== PAGEBLOCK_NR_PAGES ||
+  K.__GFP_DIRECT_RECLAIM !== __GFP_DIRECT_RECLAIM ||
+  K.__GFP_KSWAPD_RECLAIM !== __GFP_KSWAPD_RECLAIM ||
+  K.__GFP_NOWARN !== __GFP_NOWARN ||
+  K.__GFP_RETRY_MAYFAIL !== __GFP_RETRY_MAYFAIL ||
+  K.__GFP_NOFAIL !== __GFP_NOFAIL ||
+  K.__GFP_NORETRY !== __GFP_NORETRY ||
+  K.__GFP_MEMALLOC !== __GFP_MEMALLOC ||
+  K.__GFP_NOMEMALLOC !== __GFP_NOMEMALLOC ||
+  K.__GFP_THISNODE !== __GFP_THISNODE ||
+  K.__GFP_ZERO !== __GFP_ZERO ||
+  K.__GFP_COMP !== __GFP_COMP ||
+  K.__GFP_BITS_MASK !== __GFP_BITS_MASK ||
+  PCPC.NR_LOWORDER_LISTS !== MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1) ||
+  ALLOC.KSWAPD !== __GFP_KSWAPD_RECLAIM ||
+  ALLOC.MIN_RESERVE !== __GFP_HIGH
+) {
+  throw new Error('page-alloc: a constant of @mmsim/core changed; update the enums of buddy.ts');
+}
 
 /** Statistics a buddy allocator keeps beyond the zone counters (vmstat events). */
 export interface BuddyStats {
@@ -141,7 +269,7 @@ export interface BuddyStats {
   readonly pgalloc: Float64Array;
   /** pgfree: pages freed. */
   pgfree: number;
-  /** Allocation requests that failed (returned NO_PAGE). */
+  /** Allocation requests that failed (returned K.NO_PAGE). */
   allocFail: number;
   /** allocstall: entries into direct reclaim. */
   allocstall: number;
@@ -161,68 +289,110 @@ export type ReclaimHook = (gfp: Gfp, order: number) => number;
 
 export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   readonly name = 'buddy';
-  readonly env: PageAllocatorEnv;
-  readonly stats: BuddyStats;
+  declare readonly env: PageAllocatorEnv;
+  declare readonly stats: BuddyStats;
   /** vm.min_free_kbytes in force. */
   minFreeKbytes = 0;
   /** Messages the THP min_free_kbytes raise and similar boot steps would print. */
-  readonly options: Required<BuddyOptions>;
+  declare readonly options: Required<BuddyOptions>;
   reclaimHook: ReclaimHook | null = null;
 
-  private readonly nrSlots: number;
-  private readonly nrCpus: number;
-  private readonly nrPcpLists: number;
-  private readonly reports: AllocReports;
+  declare private readonly nrSlots: number;
+  declare private readonly nrCpus: number;
+  declare private readonly nrPcpLists: number;
+  declare private readonly reports: AllocReports;
 
   // Per zone slot.
-  private readonly zoneStart: Int32Array;
-  private readonly zoneEnd: Int32Array;
-  private readonly managed: Int32Array;
+  declare private readonly zoneStart: Int32Array;
+  declare private readonly zoneEnd: Int32Array;
+  declare private readonly managed: Int32Array;
   /** NR_FREE_PAGES (ISOLATE excluded, as account_freepages()). */
-  private readonly nrFree: Int32Array;
+  declare private readonly nrFree: Int32Array;
   /** Free pages per (slot, migratetype) — nr_free_highatomic among them. */
-  private readonly freePagesByType: Int32Array;
-  private readonly nrReservedHighatomic: Int32Array;
-  private readonly wmark: Int32Array;
-  private readonly boost: Int32Array;
-  private readonly lowmemReserve: Int32Array;
+  declare private readonly freePagesByType: Int32Array;
+  declare private readonly nrReservedHighatomic: Int32Array;
+  declare private readonly wmark: Int32Array;
+  declare private readonly boost: Int32Array;
+  declare private readonly lowmemReserve: Int32Array;
   /** ZONE_BELOW_HIGH */
-  private readonly belowHigh: Uint8Array;
-  private readonly populated: Uint8Array;
-  /** alloc_flags_nofragment() per preferred zone: ALLOC_NOFRAGMENT or 0. */
-  private readonly noFragment: Int32Array;
+  declare private readonly belowHigh: Uint8Array;
+  declare private readonly populated: Uint8Array;
+  /** alloc_flags_nofragment() per preferred zone: ALLOC.NOFRAGMENT or 0. */
+  declare private readonly noFragment: Int32Array;
   /** stats.pgalloc, kept in a field for the hot path. */
-  private readonly pgalloc: Float64Array;
+  declare private readonly pgalloc: Float64Array;
 
   // free_area: per (slot, order) count, per (slot, order, mt) list.
-  private readonly areaNrFree: Int32Array;
-  private readonly areaNrFreeByType: Int32Array;
-  private readonly freeHead: Int32Array;
-  private readonly freeTail: Int32Array;
+  declare private readonly areaNrFree: Int32Array;
+  declare private readonly areaNrFreeByType: Int32Array;
+  declare private readonly freeHead: Int32Array;
+  declare private readonly freeTail: Int32Array;
 
   // per_cpu_pages per (cpu, slot).
   /**
    * per_cpu_pages scalars per (cpu, slot), 8 Int32s each: count, high, high_min, high_max,
    * batch, free_count, alloc_factor, flags — one array so the hot path loads one base.
    */
-  private readonly pcp: Int32Array;
-  private readonly pcpHead: Int32Array;
-  private readonly pcpTail: Int32Array;
+  declare private readonly pcp: Int32Array;
+  declare private readonly pcpHead: Int32Array;
+  declare private readonly pcpTail: Int32Array;
 
-  /** Zonelists: [nid * MAX_NR_ZONES + highestZone] → slots, fallback and THISNODE variants. */
-  private readonly zonelistFallback: Int32Array[];
-  private readonly zonelistThisNode: Int32Array[];
-  private readonly cpuNode: Int32Array;
-  private readonly mm: PageAllocatorEnv['memMap'];
-  private readonly ctx: PageAllocatorEnv['ctx'];
-  private readonly numaStat: PageAllocatorEnv['numaStat'];
-  private readonly nrNodes: number;
-  private readonly pcpOn: boolean;
-  private readonly mobility: boolean;
+  /** Zonelists: [nid * Z.MAX_NR_ZONES + highestZone] → slots, fallback and THISNODE variants. */
+  declare private readonly zonelistFallback: Int32Array[];
+  declare private readonly zonelistThisNode: Int32Array[];
+  declare private readonly cpuNode: Int32Array;
+  declare private readonly mm: PageAllocatorEnv['memMap'];
+  // The MemMap arrays, in fields of known type: MemMap's own fields are declared (and so first
+  // set to undefined) before its constructor fills them, which leaves V8 checking their map
+  // on every use.
+  declare private readonly pageFlags: Uint32Array;
+  declare private readonly pageType: Uint8Array;
+  declare private readonly pageOrder: Uint8Array;
+  declare private readonly refcount: Int32Array;
+  declare private readonly mapcount: Int32Array;
+  declare private readonly pageZone: Uint8Array;
+  declare private readonly pageNode: Uint8Array;
+  declare private readonly pageOwner: Int32Array;
+  declare private readonly lruNext: Int32Array;
+  declare private readonly lruPrev: Int32Array;
+  declare private readonly pageblockMt: Uint8Array;
+  declare private readonly ctx: PageAllocatorEnv['ctx'];
+  declare private readonly numaStat: PageAllocatorEnv['numaStat'];
+  declare private readonly nrNodes: number;
+  declare private readonly pcpOn: boolean;
+  declare private readonly thp: boolean;
+  /**
+   * Per gfp & (GFP_ZONEMASK | GFP_MOVABLE_MASK): gfp_zone() | gfp_migratetype() << 3 (the
+   * migrate type UNMOVABLE without mobility grouping), or -1 for a bad zone-modifier mix.
+   */
+  declare private readonly gfpIndex: Int8Array;
+  /**
+   * The first zone of each zonelist, -1 for an empty one: [nid * MAX_NR_ZONES + highest zone]
+   * of the fallback zonelists, then (+ nrSlots) of the __GFP_THISNODE ones.
+   */
+  declare private readonly preferredZone: Int32Array;
+  /**
+   * Per (slot, highest zone): the high watermark + boost + lowmem_reserve, the mark of
+   * zone_watermark_fast()'s order-0 shortcut in the fast path. Derived from wmark, boost and
+   * lowmemReserve by updateFastMarks() whenever those change.
+   */
+  declare private readonly fastMark: Int32Array;
+  declare private readonly mobility: boolean;
 
   constructor(env: PageAllocatorEnv, options: BuddyOptions = {}) {
     this.env = env;
     this.mm = env.memMap;
+    this.pageFlags = this.mm.flags;
+    this.pageType = this.mm.pageType;
+    this.pageOrder = this.mm.order;
+    this.refcount = this.mm.refcount;
+    this.mapcount = this.mm.mapcount;
+    this.pageZone = this.mm.zone;
+    this.pageNode = this.mm.node;
+    this.pageOwner = this.mm.owner;
+    this.lruNext = this.mm.lruNext;
+    this.lruPrev = this.mm.lruPrev;
+    this.pageblockMt = this.mm.pageblockMigratetype;
     this.ctx = env.ctx;
     this.numaStat = env.numaStat;
     this.nrNodes = env.machine.nrNodes;
@@ -238,28 +408,29 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     };
     validateOptions(this.options);
     this.pcpOn = this.options.pcp;
+    this.thp = this.options.thp;
     this.mobility = this.options.mobilityGrouping;
-    this.nrSlots = machine.nrNodes * MAX_NR_ZONES;
+    this.nrSlots = machine.nrNodes * Z.MAX_NR_ZONES;
     this.nrCpus = machine.nrCpus;
-    this.nrPcpLists = NR_LOWORDER_PCP_LISTS + (this.options.thp ? 2 : 0);
+    this.nrPcpLists = PCPC.NR_LOWORDER_LISTS + (this.options.thp ? 2 : 0);
     const S = this.nrSlots;
     this.zoneStart = new Int32Array(S);
     this.zoneEnd = new Int32Array(S);
     this.managed = new Int32Array(S);
     this.nrFree = new Int32Array(S);
-    this.freePagesByType = new Int32Array(S * MIGRATE_TYPES);
+    this.freePagesByType = new Int32Array(S * MT.TYPES);
     this.nrReservedHighatomic = new Int32Array(S);
-    this.wmark = new Int32Array(S * NR_WMARK);
+    this.wmark = new Int32Array(S * WM.NR);
     this.boost = new Int32Array(S);
-    this.lowmemReserve = new Int32Array(S * MAX_NR_ZONES);
+    this.lowmemReserve = new Int32Array(S * Z.MAX_NR_ZONES);
     this.belowHigh = new Uint8Array(S);
     this.populated = new Uint8Array(S);
     this.noFragment = new Int32Array(S);
     this.pgalloc = new Float64Array(S);
-    this.areaNrFree = new Int32Array(S * NR_PAGE_ORDERS);
-    this.areaNrFreeByType = new Int32Array(S * NR_PAGE_ORDERS * MIGRATE_TYPES);
-    this.freeHead = new Int32Array(S * NR_PAGE_ORDERS * MIGRATE_TYPES).fill(-1);
-    this.freeTail = new Int32Array(S * NR_PAGE_ORDERS * MIGRATE_TYPES).fill(-1);
+    this.areaNrFree = new Int32Array(S * O.NR);
+    this.areaNrFreeByType = new Int32Array(S * O.NR * MT.TYPES);
+    this.freeHead = new Int32Array(S * O.NR * MT.TYPES).fill(-1);
+    this.freeTail = new Int32Array(S * O.NR * MT.TYPES).fill(-1);
     const P = this.nrCpus * S;
     this.pcp = new Int32Array(P * 8);
     this.pcpHead = new Int32Array(P * this.nrPcpLists).fill(-1);
@@ -285,12 +456,24 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     const zonelists = buildZonelists(env.machine);
     this.zonelistFallback = zonelists.fallback;
     this.zonelistThisNode = zonelists.thisNode;
+    this.preferredZone = new Int32Array(2 * S);
+    for (let i = 0; i < S; i++) {
+      this.preferredZone[i] = this.zonelistFallback[i]![0] ?? -1;
+      this.preferredZone[S + i] = this.zonelistThisNode[i]![0] ?? -1;
+    }
+    this.gfpIndex = new Int8Array(K.GFP_INDEX_MASK + 1);
+    for (let bits = 0; bits <= K.GFP_INDEX_MASK; bits++) {
+      this.gfpIndex[bits] = isOrdinaryRequest(bits, 0, Z.NUMA_NO_NODE, 1)
+        ? gfpZone(bits) | ((this.mobility ? gfpMigratetype(bits) : MT.UNMOVABLE) << 3)
+        : -1;
+    }
+    this.fastMark = new Int32Array(S * Z.MAX_NR_ZONES);
     // alloc_flags_nofragment(): avoid fragmenting when the preferred zone is Normal and a
     // DMA32 zone lies below it (on one node, or populated on this node).
     for (let slot = 0; slot < S; slot++) {
-      if (slot % MAX_NR_ZONES !== ZONE_NORMAL) continue;
-      if (this.nrNodes === 1 || this.populated[slot - ZONE_NORMAL + ZONE_DMA32]) {
-        this.noFragment[slot] = ALLOC_NOFRAGMENT;
+      if (slot % Z.MAX_NR_ZONES !== Z.NORMAL) continue;
+      if (this.nrNodes === 1 || this.populated[slot - Z.NORMAL + Z.DMA32]) {
+        this.noFragment[slot] = ALLOC.NOFRAGMENT;
       }
     }
     this.boot();
@@ -306,13 +489,13 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   private boot(): void {
     const { machine } = this.env;
     memmapInit(this.env);
-    // memmap_init_range(): every pageblock starts MIGRATE_MOVABLE.
-    this.mm.pageblockMigratetype.fill(MIGRATE_MOVABLE);
+    // memmap_init_range(): every pageblock starts MT.MOVABLE.
+    this.mm.pageblockMigratetype.fill(MT.MOVABLE);
     for (const r of freeRanges(machine)) {
-      const slot = r.nid * MAX_NR_ZONES + r.zoneType;
+      const slot = r.nid * Z.MAX_NR_ZONES + r.zoneType;
       forEachBootBlock(r.startPfn, r.endPfn, (pfn, order) => {
         this.managed[slot]! += 1 << order;
-        this.freeOnePage(pfn, slot, order, MIGRATE_MOVABLE, true);
+        this.freeOnePage(pfn, slot, order, MT.MOVABLE, true);
       });
     }
     if (this.options.minFreeKbytes >= 0) {
@@ -325,6 +508,17 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     }
     this.setupPerZoneLowmemReserve();
     this.setupPagesets();
+    this.updateFastMarks();
+  }
+
+  /** Recompute fastMark from wmark, boost and lowmemReserve. */
+  private updateFastMarks(): void {
+    for (let slot = 0; slot < this.nrSlots; slot++) {
+      for (let hz = 0; hz < Z.MAX_NR_ZONES; hz++) {
+        this.fastMark[slot * Z.MAX_NR_ZONES + hz] =
+          this.wmarkPages(slot, WM.HIGH) + this.lowmemReserve[slot * Z.MAX_NR_ZONES + hz]!;
+      }
+    }
   }
 
   /** mm/page_alloc.c calculate_min_free_kbytes(). */
@@ -334,13 +528,13 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     this.minFreeKbytes = Math.min(262144, Math.max(128, v));
   }
 
-  /** nr_free_buffer_pages(): managed minus high watermark over zones <= ZONE_NORMAL. */
+  /** nr_free_buffer_pages(): managed minus high watermark over zones <= Z.NORMAL. */
   private nrFreeBufferPages(): number {
     let sum = 0;
     for (let slot = 0; slot < this.nrSlots; slot++) {
-      if (slot % MAX_NR_ZONES > ZONE_NORMAL || !this.populated[slot]) continue;
+      if (slot % Z.MAX_NR_ZONES > Z.NORMAL || !this.populated[slot]) continue;
       const size = this.managed[slot]!;
-      const high = this.wmark[slot * NR_WMARK + WMARK_HIGH]!;
+      const high = this.wmark[slot * WM.NR + WM.HIGH]!;
       if (size > high) sum += size - high;
     }
     return sum;
@@ -350,11 +544,11 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   private setRecommendedMinFreeKbytes(): void {
     let nrZones = 0;
     for (let slot = 0; slot < this.nrSlots; slot++) {
-      // zone_idx(zone) > gfp_zone(GFP_USER) (= ZONE_NORMAL) is skipped.
-      if (this.populated[slot] && slot % MAX_NR_ZONES <= ZONE_NORMAL) nrZones++;
+      // zone_idx(zone) > gfp_zone(GFP_USER) (= Z.NORMAL) is skipped.
+      if (this.populated[slot] && slot % Z.MAX_NR_ZONES <= Z.NORMAL) nrZones++;
     }
-    let recommended = PAGEBLOCK_NR_PAGES * nrZones * 2;
-    recommended += PAGEBLOCK_NR_PAGES * nrZones * MIGRATE_PCPTYPES * MIGRATE_PCPTYPES;
+    let recommended = K.PAGEBLOCK_NR_PAGES * nrZones * 2;
+    recommended += K.PAGEBLOCK_NR_PAGES * nrZones * K.MIGRATE_PCPTYPES * K.MIGRATE_PCPTYPES;
     recommended = Math.min(recommended, Math.floor(this.nrFreeBufferPages() / 20));
     recommended <<= PAGE_SHIFT - 10;
     if (recommended > this.minFreeKbytes) this.minFreeKbytes = recommended;
@@ -366,34 +560,34 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     const pagesMin = this.minFreeKbytes >> (PAGE_SHIFT - 10);
     let lowmemPages = 0;
     for (let slot = 0; slot < this.nrSlots; slot++) {
-      if (slot % MAX_NR_ZONES !== ZONE_MOVABLE) lowmemPages += this.managed[slot]!;
+      if (slot % Z.MAX_NR_ZONES !== Z.MOVABLE) lowmemPages += this.managed[slot]!;
     }
     const wsf = this.options.watermarkScaleFactor;
     for (let slot = 0; slot < this.nrSlots; slot++) {
       const managed = this.managed[slot]!;
-      const type = slot % MAX_NR_ZONES;
+      const type = slot % Z.MAX_NR_ZONES;
       let tmp = lowmemPages ? Math.floor((pagesMin * managed) / lowmemPages) : 0;
       let min: number;
-      if (type === ZONE_MOVABLE) {
+      if (type === Z.MOVABLE) {
         // Highmem/movable zones get a small min: clamp(managed / 1024, SWAP_CLUSTER_MAX, 128).
         min = Math.min(128, Math.max(32, Math.floor(managed / 1024)));
       } else {
         min = tmp;
       }
-      if (type > ZONE_MOVABLE) {
-        // ZONE_DEVICE is never managed: zoneinfo prints zeros.
+      if (type > Z.MOVABLE) {
+        // Z.DEVICE is never managed: zoneinfo prints zeros.
         min = 0;
         tmp = 0;
       }
       const scaled =
         Math.floor(managed / 10000) * wsf + Math.floor(((managed % 10000) * wsf) / 10000);
       tmp = Math.max(tmp >> 2, scaled);
-      if (type > ZONE_MOVABLE) tmp = 0;
-      const b = slot * NR_WMARK;
-      this.wmark[b + WMARK_MIN] = min;
-      this.wmark[b + WMARK_LOW] = min + tmp;
-      this.wmark[b + WMARK_HIGH] = min + 2 * tmp;
-      this.wmark[b + WMARK_PROMO] = min + 3 * tmp;
+      if (type > Z.MOVABLE) tmp = 0;
+      const b = slot * WM.NR;
+      this.wmark[b + WM.MIN] = min;
+      this.wmark[b + WM.LOW] = min + tmp;
+      this.wmark[b + WM.HIGH] = min + 2 * tmp;
+      this.wmark[b + WM.PROMO] = min + 3 * tmp;
       this.boost[slot] = 0;
     }
   }
@@ -402,14 +596,14 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   private setupPerZoneLowmemReserve(): void {
     const ratios = this.options.lowmemReserveRatio;
     for (let nid = 0; nid < this.env.machine.nrNodes; nid++) {
-      for (let i = 0; i < MAX_NR_ZONES - 1; i++) {
-        const slot = nid * MAX_NR_ZONES + i;
+      for (let i = 0; i < Z.MAX_NR_ZONES - 1; i++) {
+        const slot = nid * Z.MAX_NR_ZONES + i;
         const ratio = ratios[i] ?? 0;
         const clear = !ratio || !this.managed[slot];
         let managedPages = 0;
-        for (let j = i + 1; j < MAX_NR_ZONES; j++) {
-          managedPages += this.managed[nid * MAX_NR_ZONES + j]!;
-          this.lowmemReserve[slot * MAX_NR_ZONES + j] = clear
+        for (let j = i + 1; j < Z.MAX_NR_ZONES; j++) {
+          managedPages += this.managed[nid * Z.MAX_NR_ZONES + j]!;
+          this.lowmemReserve[slot * Z.MAX_NR_ZONES + j] = clear
             ? 0
             : Math.floor(managedPages / ratio);
         }
@@ -424,12 +618,12 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     for (let slot = 0; slot < this.nrSlots; slot++) {
       const managed = this.managed[slot]!;
       const batch = Math.max(1, zoneBatchsize(managed));
-      const nid = Math.floor(slot / MAX_NR_ZONES);
+      const nid = Math.floor(slot / Z.MAX_NR_ZONES);
       const cpusOfNode = machine.nodes[nid]?.cpus.length ?? 0;
       const highsize = (fraction: number): number => {
         const total = fraction
           ? Math.floor(managed / fraction)
-          : this.wmark[slot * NR_WMARK + WMARK_LOW]!;
+          : this.wmark[slot * WM.NR + WM.LOW]!;
         const split = cpusOfNode || this.nrCpus;
         return Math.max(Math.floor(total / split), batch << 2);
       };
@@ -447,10 +641,10 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       }
       for (let cpu = 0; cpu < this.nrCpus; cpu++) {
         const p = cpu * this.nrSlots + slot;
-        this.pcp[(p << 3) + PCP_BATCH] = batch;
-        this.pcp[(p << 3) + PCP_HIGH_MIN] = highMin;
-        this.pcp[(p << 3) + PCP_HIGH_MAX] = highMax;
-        this.pcp[(p << 3) + PCP_HIGH] = 0;
+        this.pcp[(p << 3) + PCP.BATCH] = batch;
+        this.pcp[(p << 3) + PCP.HIGH_MIN] = highMin;
+        this.pcp[(p << 3) + PCP.HIGH_MAX] = highMax;
+        this.pcp[(p << 3) + PCP.HIGH] = 0;
       }
     }
   }
@@ -458,71 +652,66 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   // ---------------------------------------------------------------- free lists
 
   private listIndex(slot: number, order: number, mt: number): number {
-    return (slot * NR_PAGE_ORDERS + order) * MIGRATE_TYPES + mt;
+    return (slot * O.NR + order) * MT.TYPES + mt;
   }
 
   // include/linux/list.h on the MemMap links: list `li` of a (heads, tails) pair of arrays.
 
   /** list_add(): at the head. */
   private listAdd(heads: Int32Array, tails: Int32Array, li: number, pfn: Pfn): void {
-    const mm = this.mm;
     const h = heads[li]!;
-    mm.lruNext[pfn] = h;
-    mm.lruPrev[pfn] = -1;
-    if (h >= 0) mm.lruPrev[h] = pfn;
+    this.lruNext[pfn] = h;
+    this.lruPrev[pfn] = -1;
+    if (h >= 0) this.lruPrev[h] = pfn;
     else tails[li] = pfn;
     heads[li] = pfn;
   }
 
   /** list_add_tail() */
   private listAddTail(heads: Int32Array, tails: Int32Array, li: number, pfn: Pfn): void {
-    const mm = this.mm;
     const t = tails[li]!;
-    mm.lruPrev[pfn] = t;
-    mm.lruNext[pfn] = -1;
-    if (t >= 0) mm.lruNext[t] = pfn;
+    this.lruPrev[pfn] = t;
+    this.lruNext[pfn] = -1;
+    if (t >= 0) this.lruNext[t] = pfn;
     else heads[li] = pfn;
     tails[li] = pfn;
   }
 
   /** list_del() */
   private listDel(heads: Int32Array, tails: Int32Array, li: number, pfn: Pfn): void {
-    const mm = this.mm;
-    const next = mm.lruNext[pfn]!;
-    const prev = mm.lruPrev[pfn]!;
-    if (prev >= 0) mm.lruNext[prev] = next;
+    const next = this.lruNext[pfn]!;
+    const prev = this.lruPrev[pfn]!;
+    if (prev >= 0) this.lruNext[prev] = next;
     else heads[li] = next;
-    if (next >= 0) mm.lruPrev[next] = prev;
+    if (next >= 0) this.lruPrev[next] = prev;
     else tails[li] = prev;
   }
 
   /** __add_to_free_list() + account_freepages(): PageBuddy, order recorded, counted. */
   private addToFreeList(pfn: Pfn, slot: number, order: number, mt: number, tail: boolean): void {
-    const mm = this.mm;
-    const li = (slot * NR_PAGE_ORDERS + order) * MIGRATE_TYPES + mt;
-    mm.pageType[pfn] = PGTY_buddy;
-    mm.order[pfn] = order;
+    const li = (slot * O.NR + order) * MT.TYPES + mt;
+    this.pageType[pfn] = K.PGTY_buddy;
+    this.pageOrder[pfn] = order;
     if (tail) this.listAddTail(this.freeHead, this.freeTail, li, pfn);
     else this.listAdd(this.freeHead, this.freeTail, li, pfn);
-    this.areaNrFree[slot * NR_PAGE_ORDERS + order]!++;
+    this.areaNrFree[slot * O.NR + order]!++;
     this.areaNrFreeByType[li]!++;
     const nr = 1 << order;
-    this.freePagesByType[slot * MIGRATE_TYPES + mt]! += nr;
-    if (mt !== MIGRATE_ISOLATE) this.nrFree[slot]! += nr;
+    this.freePagesByType[slot * MT.TYPES + mt]! += nr;
+    if (mt !== MT.ISOLATE) this.nrFree[slot]! += nr;
   }
 
   /** del_page_from_free_list(). */
   private delFromFreeList(pfn: Pfn, slot: number, order: number, mt: number): void {
-    const mm = this.mm;
-    const li = (slot * NR_PAGE_ORDERS + order) * MIGRATE_TYPES + mt;
+    const li = (slot * O.NR + order) * MT.TYPES + mt;
     this.listDel(this.freeHead, this.freeTail, li, pfn);
-    mm.pageType[pfn] = PGTY_NONE;
-    mm.order[pfn] = 0;
-    this.areaNrFree[slot * NR_PAGE_ORDERS + order]!--;
+    this.pageType[pfn] = K.PGTY_NONE;
+    this.pageOrder[pfn] = 0;
+    this.areaNrFree[slot * O.NR + order]!--;
     this.areaNrFreeByType[li]!--;
     const nr = 1 << order;
-    this.freePagesByType[slot * MIGRATE_TYPES + mt]! -= nr;
-    if (mt !== MIGRATE_ISOLATE) this.nrFree[slot]! -= nr;
+    this.freePagesByType[slot * MT.TYPES + mt]! -= nr;
+    if (mt !== MT.ISOLATE) this.nrFree[slot]! -= nr;
   }
 
   /** move_to_free_list(): to the tail of another type's list. */
@@ -542,8 +731,8 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     return (
       buddy < this.zoneEnd[slot]! &&
       buddy >= this.zoneStart[slot]! &&
-      this.mm.pageType[buddy] === PGTY_buddy &&
-      this.mm.order[buddy] === order
+      this.pageType[buddy] === K.PGTY_buddy &&
+      this.pageOrder[buddy] === order
     );
   }
 
@@ -551,13 +740,13 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   private freeOnePage(pfn: Pfn, slot: number, order: number, mt: number, toTail: boolean): void {
     const mm = this.mm;
     let buddy = 0;
-    while (order < MAX_PAGE_ORDER) {
+    while (order < O.MAX) {
       buddy = pfn ^ (1 << order);
       if (!this.isBuddyOf(buddy, slot, order)) break;
       let buddyMt = mt;
-      if (order >= PAGEBLOCK_ORDER) {
+      if (order >= O.PAGEBLOCK) {
         // Never merge a block without fallbacks (highatomic, isolate) with a normal one.
-        buddyMt = mm.migratetype(buddy);
+        buddyMt = this.pageblockMt[buddy >>> O.PAGEBLOCK]!;
         if (buddyMt !== mt && (!isMergeable(mt) || !isMergeable(buddyMt))) break;
       }
       this.delFromFreeList(buddy, slot, order, buddyMt);
@@ -567,7 +756,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       order++;
     }
     let tail = toTail;
-    if (!tail && order < MAX_PAGE_ORDER - 1) {
+    if (!tail && order < O.MAX - 1) {
       // buddy_merge_likely(): if the next-larger block's buddy is free, this block will
       // probably merge soon — keep it at the tail so it is not handed out first.
       const higher = pfn & (pfn ^ (1 << order));
@@ -589,51 +778,50 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
 
   /** __rmqueue_smallest(): the first block of the smallest fitting order of type mt. */
   private rmqueueSmallest(slot: number, order: number, mt: number): Pfn {
-    for (let cur = order; cur < NR_PAGE_ORDERS; cur++) {
-      const pfn = this.freeHead[(slot * NR_PAGE_ORDERS + cur) * MIGRATE_TYPES + mt]!;
+    for (let cur = order; cur < O.NR; cur++) {
+      const pfn = this.freeHead[(slot * O.NR + cur) * MT.TYPES + mt]!;
       if (pfn < 0) continue;
       this.delFromFreeList(pfn, slot, cur, mt);
       this.expand(pfn, slot, order, cur, mt);
       return pfn;
     }
-    return NO_PAGE;
+    return K.NO_PAGE;
   }
 
   /** find_suitable_fallback(): a fallback type with free blocks of this order, or -1. */
   private findSuitableFallback(slot: number, order: number, mt: number): number {
-    if (this.areaNrFree[slot * NR_PAGE_ORDERS + order] === 0) return -1;
+    if (this.areaNrFree[slot * O.NR + order] === 0) return -1;
     const fallbacks = MIGRATE_FALLBACKS[mt]!;
     for (let i = 0; i < fallbacks.length; i++) {
       const fmt = fallbacks[i]!;
-      if (this.freeHead[(slot * NR_PAGE_ORDERS + order) * MIGRATE_TYPES + fmt]! >= 0) return fmt;
+      if (this.freeHead[(slot * O.NR + order) * MT.TYPES + fmt]! >= 0) return fmt;
     }
     return -1;
   }
 
   /** can_steal_fallback() */
   private canStealFallback(order: number, startMt: number): boolean {
-    if (order >= PAGEBLOCK_ORDER) return true;
+    if (order >= O.PAGEBLOCK) return true;
     return (
-      order >= PAGEBLOCK_ORDER / 2 ||
-      startMt === MIGRATE_RECLAIMABLE ||
-      startMt === MIGRATE_UNMOVABLE ||
+      order >= O.PAGEBLOCK / 2 ||
+      startMt === MT.RECLAIMABLE ||
+      startMt === MT.UNMOVABLE ||
       !this.options.mobilityGrouping
     );
   }
 
   /** __rmqueue_claim(): take over a whole pageblock of a fallback type, largest first. */
   private rmqueueClaim(slot: number, order: number, startMt: number, allocFlags: number): Pfn {
-    const minOrder =
-      order < PAGEBLOCK_ORDER && allocFlags & ALLOC_NOFRAGMENT ? PAGEBLOCK_ORDER : order;
-    for (let cur = MAX_PAGE_ORDER; cur >= minOrder; cur--) {
+    const minOrder = order < O.PAGEBLOCK && allocFlags & ALLOC.NOFRAGMENT ? O.PAGEBLOCK : order;
+    for (let cur = O.MAX; cur >= minOrder; cur--) {
       const fmt = this.findSuitableFallback(slot, cur, startMt);
       if (fmt < 0) continue;
       if (!this.canStealFallback(cur, startMt)) break;
-      const pfn = this.freeHead[(slot * NR_PAGE_ORDERS + cur) * MIGRATE_TYPES + fmt]!;
+      const pfn = this.freeHead[(slot * O.NR + cur) * MT.TYPES + fmt]!;
       const page = this.tryToStealBlock(slot, pfn, cur, order, startMt, fmt);
       if (page >= 0) return page;
     }
-    return NO_PAGE;
+    return K.NO_PAGE;
   }
 
   /** try_to_steal_block() */
@@ -646,26 +834,26 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     blockMt: number,
   ): Pfn {
     const mm = this.mm;
-    if (blockMt === MIGRATE_HIGHATOMIC) return NO_PAGE;
-    if (curOrder >= PAGEBLOCK_ORDER) {
+    if (blockMt === MT.HIGHATOMIC) return K.NO_PAGE;
+    if (curOrder >= O.PAGEBLOCK) {
       this.delFromFreeList(pfn, slot, curOrder, blockMt);
-      for (let b = 0; b < 1 << (curOrder - PAGEBLOCK_ORDER); b++) {
-        mm.setPageblockMigratetype(pfn + b * PAGEBLOCK_NR_PAGES, startMt);
+      for (let b = 0; b < 1 << (curOrder - O.PAGEBLOCK); b++) {
+        mm.setPageblockMigratetype(pfn + b * K.PAGEBLOCK_NR_PAGES, startMt);
       }
       this.expand(pfn, slot, order, curOrder, startMt);
       this.stats.pageblockClaims++;
       return pfn;
     }
-    const start = pfn - (pfn % PAGEBLOCK_NR_PAGES);
-    const end = start + PAGEBLOCK_NR_PAGES;
+    const start = pfn - (pfn % K.PAGEBLOCK_NR_PAGES);
+    const end = start + K.PAGEBLOCK_NR_PAGES;
     // prep_move_freepages_block(): a block straddling the zone edge is left alone.
-    if (start < this.zoneStart[slot]! || end - 1 >= this.zoneEnd[slot]!) return NO_PAGE;
+    if (start < this.zoneStart[slot]! || end - 1 >= this.zoneEnd[slot]!) return K.NO_PAGE;
     let freePages = 0;
     let movablePages = 0;
     for (let p = start; p < end; ) {
-      if (mm.pageType[p] === PGTY_buddy) {
-        freePages += 1 << mm.order[p]!;
-        p += 1 << mm.order[p]!;
+      if (this.pageType[p] === K.PGTY_buddy) {
+        freePages += 1 << this.pageOrder[p]!;
+        p += 1 << this.pageOrder[p]!;
         continue;
       }
       // PageLRU() || __PageMovable(): pages of user memory; none at this layer.
@@ -673,29 +861,28 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       p++;
     }
     let alikePages: number;
-    if (startMt === MIGRATE_MOVABLE) alikePages = movablePages;
-    else if (blockMt === MIGRATE_MOVABLE)
-      alikePages = PAGEBLOCK_NR_PAGES - (freePages + movablePages);
+    if (startMt === MT.MOVABLE) alikePages = movablePages;
+    else if (blockMt === MT.MOVABLE) alikePages = K.PAGEBLOCK_NR_PAGES - (freePages + movablePages);
     else alikePages = 0;
-    if (freePages + alikePages >= 1 << (PAGEBLOCK_ORDER - 1) || !this.options.mobilityGrouping) {
+    if (freePages + alikePages >= 1 << (O.PAGEBLOCK - 1) || !this.options.mobilityGrouping) {
       this.moveFreepagesBlock(slot, start, blockMt, startMt);
       this.stats.pageblockClaims++;
       return this.rmqueueSmallest(slot, order, startMt);
     }
-    return NO_PAGE;
+    return K.NO_PAGE;
   }
 
   /** __move_freepages_block(): move every free block of a pageblock to another type. */
   private moveFreepagesBlock(slot: number, start: Pfn, oldMt: number, newMt: number): number {
     const mm = this.mm;
     let moved = 0;
-    const end = start + PAGEBLOCK_NR_PAGES;
+    const end = start + K.PAGEBLOCK_NR_PAGES;
     for (let p = start; p < end; ) {
-      if (mm.pageType[p] !== PGTY_buddy) {
+      if (this.pageType[p] !== K.PGTY_buddy) {
         p++;
         continue;
       }
-      const o = mm.order[p]!;
+      const o = this.pageOrder[p]!;
       this.moveToFreeList(p, slot, o, oldMt, newMt);
       p += 1 << o;
       moved += 1 << o;
@@ -706,37 +893,37 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
 
   /** __rmqueue_steal(): one block from a fallback type; the pageblock keeps its type. */
   private rmqueueSteal(slot: number, order: number, startMt: number): Pfn {
-    for (let cur = order; cur < NR_PAGE_ORDERS; cur++) {
+    for (let cur = order; cur < O.NR; cur++) {
       const fmt = this.findSuitableFallback(slot, cur, startMt);
       if (fmt < 0) continue;
-      const pfn = this.freeHead[(slot * NR_PAGE_ORDERS + cur) * MIGRATE_TYPES + fmt]!;
+      const pfn = this.freeHead[(slot * O.NR + cur) * MT.TYPES + fmt]!;
       this.delFromFreeList(pfn, slot, cur, fmt);
       this.expand(pfn, slot, order, cur, fmt);
       this.stats.fallbackSteals++;
       return pfn;
     }
-    return NO_PAGE;
+    return K.NO_PAGE;
   }
 
-  /** __rmqueue(): own type, then claim, then steal (not with ALLOC_NOFRAGMENT). */
+  /** __rmqueue(): own type, then claim, then steal (not with ALLOC.NOFRAGMENT). */
   private rmqueue1(slot: number, order: number, mt: number, allocFlags: number): Pfn {
     let pfn = this.rmqueueSmallest(slot, order, mt);
     if (pfn >= 0) return pfn;
     pfn = this.rmqueueClaim(slot, order, mt, allocFlags);
     if (pfn >= 0) return pfn;
-    if (!(allocFlags & ALLOC_NOFRAGMENT)) pfn = this.rmqueueSteal(slot, order, mt);
+    if (!(allocFlags & ALLOC.NOFRAGMENT)) pfn = this.rmqueueSteal(slot, order, mt);
     return pfn;
   }
 
   /** rmqueue_buddy(): straight from the zone lists (orders the pcp does not cache). */
   private rmqueueBuddy(slot: number, order: number, allocFlags: number, mt: number): Pfn {
-    let pfn = NO_PAGE;
-    if (allocFlags & ALLOC_HIGHATOMIC) pfn = this.rmqueueSmallest(slot, order, MIGRATE_HIGHATOMIC);
+    let pfn = K.NO_PAGE;
+    if (allocFlags & ALLOC.HIGHATOMIC) pfn = this.rmqueueSmallest(slot, order, MT.HIGHATOMIC);
     if (pfn < 0) {
       pfn = this.rmqueue1(slot, order, mt, allocFlags);
       // Failing now is worse than failing a future high-order atomic: use the reserve.
-      if (pfn < 0 && allocFlags & (ALLOC_OOM | ALLOC_NON_BLOCK)) {
-        pfn = this.rmqueueSmallest(slot, order, MIGRATE_HIGHATOMIC);
+      if (pfn < 0 && allocFlags & (ALLOC.OOM | ALLOC.NON_BLOCK)) {
+        pfn = this.rmqueueSmallest(slot, order, MT.HIGHATOMIC);
       }
     }
     return pfn;
@@ -746,40 +933,39 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
 
   /** order_to_pindex() */
   private orderToPindex(mt: number, order: number): number {
-    if (order > PAGE_ALLOC_COSTLY_ORDER)
-      return NR_LOWORDER_PCP_LISTS + (mt === MIGRATE_MOVABLE ? 1 : 0);
-    return MIGRATE_PCPTYPES * order + mt;
+    if (order > O.COSTLY) return PCPC.NR_LOWORDER_LISTS + (mt === MT.MOVABLE ? 1 : 0);
+    return K.MIGRATE_PCPTYPES * order + mt;
   }
 
   /** pindex_to_order() */
   private pindexToOrder(pindex: number): number {
-    return pindex >= NR_LOWORDER_PCP_LISTS
-      ? HPAGE_PMD_ORDER
-      : Math.floor(pindex / MIGRATE_PCPTYPES);
+    return pindex >= PCPC.NR_LOWORDER_LISTS
+      ? PCPC.HPAGE_PMD_ORDER
+      : Math.floor(pindex / K.MIGRATE_PCPTYPES);
   }
 
   /** pcp_allowed_order() */
   private pcpAllowedOrder(order: number): boolean {
-    return order <= PAGE_ALLOC_COSTLY_ORDER || (this.options.thp && order === HPAGE_PMD_ORDER);
+    return order <= O.COSTLY || (this.thp && order === PCPC.HPAGE_PMD_ORDER);
   }
 
   /** nr_pcp_alloc(): how many blocks to pull from the zone into an empty pcp list. */
   private nrPcpAlloc(p: number, slot: number, order: number): number {
-    const baseBatch = this.pcp[(p << 3) + PCP_BATCH]!;
-    const highMin = this.pcp[(p << 3) + PCP_HIGH_MIN]!;
-    const highMax = this.pcp[(p << 3) + PCP_HIGH_MAX]!;
-    let high = clamp(this.pcp[(p << 3) + PCP_HIGH]!, highMin, highMax);
-    this.pcp[(p << 3) + PCP_HIGH] = high;
+    const baseBatch = this.pcp[(p << 3) + PCP.BATCH]!;
+    const highMin = this.pcp[(p << 3) + PCP.HIGH_MIN]!;
+    const highMax = this.pcp[(p << 3) + PCP.HIGH_MAX]!;
+    let high = clamp(this.pcp[(p << 3) + PCP.HIGH]!, highMin, highMax);
+    this.pcp[(p << 3) + PCP.HIGH] = high;
     if (high < baseBatch) return 1;
-    let batch = order ? baseBatch : baseBatch << this.pcp[(p << 3) + PCP_ALLOC_FACTOR]!;
+    let batch = order ? baseBatch : baseBatch << this.pcp[(p << 3) + PCP.ALLOC_FACTOR]!;
     if (highMin !== highMax && !this.belowHigh[slot]) {
       high = Math.min(high + batch, highMax);
-      this.pcp[(p << 3) + PCP_HIGH] = high;
+      this.pcp[(p << 3) + PCP.HIGH] = high;
     }
     if (!order) {
-      const maxNrAlloc = Math.max(high - this.pcp[(p << 3) + PCP_COUNT]! - baseBatch, baseBatch);
-      if (batch <= maxNrAlloc && this.pcp[(p << 3) + PCP_ALLOC_FACTOR]! < PCP_BATCH_SCALE_MAX)
-        this.pcp[(p << 3) + PCP_ALLOC_FACTOR]!++;
+      const maxNrAlloc = Math.max(high - this.pcp[(p << 3) + PCP.COUNT]! - baseBatch, baseBatch);
+      if (batch <= maxNrAlloc && this.pcp[(p << 3) + PCP.ALLOC_FACTOR]! < PCPC.BATCH_SCALE_MAX)
+        this.pcp[(p << 3) + PCP.ALLOC_FACTOR]!++;
       batch = Math.min(batch, maxNrAlloc);
     }
     if (batch > 1) batch = Math.max(batch >> order, 2);
@@ -788,9 +974,8 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
 
   /** rmqueue_pcplist(): pop from this CPU's list, refilling it in a batch when empty. */
   private rmqueuePcplist(slot: number, order: number, mt: number, allocFlags: number): Pfn {
-    const mm = this.mm;
     const p = this.ctx.cpu * this.nrSlots + slot;
-    this.pcp[(p << 3) + PCP_FREE_COUNT]! >>= 1;
+    this.pcp[(p << 3) + PCP.FREE_COUNT]! >>= 1;
     const li = p * this.nrPcpLists + this.orderToPindex(mt, order);
     let pfn = this.pcpHead[li]!;
     if (pfn < 0) {
@@ -801,22 +986,21 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         const b = this.rmqueue1(slot, order, mt, allocFlags);
         if (b < 0) break;
         this.listAddTail(this.pcpHead, this.pcpTail, li, b);
-        mm.order[b] = order;
+        this.pageOrder[b] = order;
         got++;
       }
-      this.pcp[(p << 3) + PCP_COUNT]! += got << order;
+      this.pcp[(p << 3) + PCP.COUNT]! += got << order;
       pfn = this.pcpHead[li]!;
-      if (pfn < 0) return NO_PAGE;
+      if (pfn < 0) return K.NO_PAGE;
     }
     this.listDel(this.pcpHead, this.pcpTail, li, pfn);
-    this.pcp[(p << 3) + PCP_COUNT]! -= 1 << order;
+    this.pcp[(p << 3) + PCP.COUNT]! -= 1 << order;
     return pfn;
   }
 
   /** free_pcppages_bulk(): give `count` pages back to the zone, round-robin over the lists. */
   private freePcppagesBulk(p: number, slot: number, count: number, pindex: number): void {
-    const mm = this.mm;
-    count = Math.min(this.pcp[(p << 3) + PCP_COUNT]!, count);
+    count = Math.min(this.pcp[(p << 3) + PCP.COUNT]!, count);
     pindex = pindex - 1;
     const base = p * this.nrPcpLists;
     while (count > 0) {
@@ -832,90 +1016,108 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         const pfn = this.pcpTail[li]!;
         this.listDel(this.pcpHead, this.pcpTail, li, pfn);
         count -= nr;
-        this.pcp[(p << 3) + PCP_COUNT]! -= nr;
-        this.freeOnePage(pfn, slot, order, mm.migratetype(pfn), false);
+        this.pcp[(p << 3) + PCP.COUNT]! -= nr;
+        this.freeOnePage(pfn, slot, order, this.pageblockMt[pfn >>> O.PAGEBLOCK]!, false);
       } while (count > 0 && this.pcpHead[li]! >= 0);
     }
   }
 
-  /** nr_pcp_high() */
-  private nrPcpHigh(p: number, slot: number, batch: number, freeHigh: boolean): number {
-    const highMin = this.pcp[(p << 3) + PCP_HIGH_MIN]!;
-    const highMax = this.pcp[(p << 3) + PCP_HIGH_MAX]!;
-    let high = clamp(this.pcp[(p << 3) + PCP_HIGH]!, highMin, highMax);
-    this.pcp[(p << 3) + PCP_HIGH] = high;
-    if (!high) return 0;
-    if (freeHigh) {
-      this.pcp[(p << 3) + PCP_HIGH] = Math.max(high - (batch << PCP_BATCH_SCALE_MAX), highMin);
-      return 0;
-    }
-    if (highMin === highMax) return high;
-    if (this.belowHigh[slot]) {
-      const freeCount = Math.max(this.pcp[(p << 3) + PCP_FREE_COUNT]!, batch);
-      this.pcp[(p << 3) + PCP_HIGH] = Math.max(high - freeCount, highMin);
-      high = Math.max(this.pcp[(p << 3) + PCP_COUNT]!, highMin);
-    } else if (this.pcp[(p << 3) + PCP_COUNT]! >= high) {
-      const needHigh = this.pcp[(p << 3) + PCP_FREE_COUNT]! + batch;
-      if (this.pcp[(p << 3) + PCP_HIGH]! < needHigh)
-        this.pcp[(p << 3) + PCP_HIGH] = clamp(needHigh, highMin, highMax);
-    }
-    return high;
-  }
-
-  /** nr_pcp_free() */
+  /** nr_pcp_free(): how many pages to give back once the list passed `high`. */
   private nrPcpFree(p: number, batch: number, high: number, freeHigh: boolean): number {
-    if (freeHigh) return Math.min(this.pcp[(p << 3) + PCP_COUNT]!, batch << PCP_BATCH_SCALE_MAX);
+    if (freeHigh) return Math.min(this.pcp[(p << 3) + PCP.COUNT]!, batch << PCPC.BATCH_SCALE_MAX);
     if (high < batch) return 1;
-    return clamp(this.pcp[(p << 3) + PCP_FREE_COUNT]!, batch, high - batch);
+    return clamp(this.pcp[(p << 3) + PCP.FREE_COUNT]!, batch, high - batch);
   }
 
-  /** free_unref_page_commit(): onto this CPU's list; drain a batch past `high`. */
-  private freeUnrefPageCommit(pfn: Pfn, slot: number, mt: number, order: number): void {
-    const mm = this.mm;
-    const p = this.ctx.cpu * this.nrSlots + slot;
-    this.pcp[(p << 3) + PCP_ALLOC_FACTOR]! >>= 1;
+  /**
+   * free_unref_page_commit(): onto this CPU's list (p: cpu * nrSlots + slot), with
+   * nr_pcp_high()'s tuning of `high` in line; past `high`, drain a batch (pcpFreeHigh()).
+   * Each per_cpu_pages scalar is loaded once and kept in a local.
+   */
+  private freeUnrefPageCommit(pfn: Pfn, p: number, slot: number, mt: number, order: number): void {
+    const pcp = this.pcp;
+    const b = p << 3;
+    pcp[b + PCP.ALLOC_FACTOR]! >>= 1;
     const pindex = this.orderToPindex(mt, order);
     const li = p * this.nrPcpLists + pindex;
-    this.listAdd(this.pcpHead, this.pcpTail, li, pfn);
-    mm.order[pfn] = order;
-    this.pcp[(p << 3) + PCP_COUNT]! += 1 << order;
-    const batch = this.pcp[(p << 3) + PCP_BATCH]!;
+    // list_add()
+    const h = this.pcpHead[li]!;
+    this.lruNext[pfn] = h;
+    this.lruPrev[pfn] = -1;
+    if (h >= 0) this.lruPrev[h] = pfn;
+    else this.pcpTail[li] = pfn;
+    this.pcpHead[li] = pfn;
+    this.pageOrder[pfn] = order;
+    const count = pcp[b + PCP.COUNT]! + (1 << order);
+    pcp[b + PCP.COUNT] = count;
+    const batch = pcp[b + PCP.BATCH]!;
+    const flags = pcp[b + PCP.FLAGS]!;
+    let freeCount = pcp[b + PCP.FREE_COUNT]!;
     let freeHigh = false;
-    if (order && order <= PAGE_ALLOC_COSTLY_ORDER) {
+    if (order !== 0 && order <= O.COSTLY) {
       freeHigh =
-        this.pcp[(p << 3) + PCP_FREE_COUNT]! >= batch &&
-        (this.pcp[(p << 3) + PCP_FLAGS]! & PCPF_PREV_FREE_HIGH_ORDER) !== 0 &&
-        (!(this.pcp[(p << 3) + PCP_FLAGS]! & PCPF_FREE_HIGH_BATCH) ||
-          this.pcp[(p << 3) + PCP_COUNT]! >= batch);
-      this.pcp[(p << 3) + PCP_FLAGS]! |= PCPF_PREV_FREE_HIGH_ORDER;
-    } else if (this.pcp[(p << 3) + PCP_FLAGS]! & PCPF_PREV_FREE_HIGH_ORDER) {
-      this.pcp[(p << 3) + PCP_FLAGS]! &= ~PCPF_PREV_FREE_HIGH_ORDER;
+        freeCount >= batch &&
+        (flags & PCPC.PREV_FREE_HIGH_ORDER) !== 0 &&
+        ((flags & PCPC.FREE_HIGH_BATCH) === 0 || count >= batch);
+      pcp[b + PCP.FLAGS] = flags | PCPC.PREV_FREE_HIGH_ORDER;
+    } else if (flags & PCPC.PREV_FREE_HIGH_ORDER) {
+      pcp[b + PCP.FLAGS] = flags & ~PCPC.PREV_FREE_HIGH_ORDER;
     }
-    if (this.pcp[(p << 3) + PCP_FREE_COUNT]! < batch << PCP_BATCH_SCALE_MAX)
-      this.pcp[(p << 3) + PCP_FREE_COUNT]! += 1 << order;
-    const high = this.nrPcpHigh(p, slot, batch, freeHigh);
-    if (this.pcp[(p << 3) + PCP_COUNT]! >= high) {
-      this.freePcppagesBulk(p, slot, this.nrPcpFree(p, batch, high, freeHigh), pindex);
-      if (
-        this.belowHigh[slot] &&
-        this.watermarkOk(slot, 0, this.wmarkPages(slot, WMARK_HIGH), ZONE_MOVABLE, 0)
-      ) {
-        this.belowHigh[slot] = 0;
+    if (freeCount < batch << PCPC.BATCH_SCALE_MAX) {
+      freeCount += 1 << order;
+      pcp[b + PCP.FREE_COUNT] = freeCount;
+    }
+    // nr_pcp_high()
+    const highMin = pcp[b + PCP.HIGH_MIN]!;
+    const highMax = pcp[b + PCP.HIGH_MAX]!;
+    let high = clamp(pcp[b + PCP.HIGH]!, highMin, highMax);
+    pcp[b + PCP.HIGH] = high;
+    if (high !== 0) {
+      if (freeHigh) {
+        pcp[b + PCP.HIGH] = Math.max(high - (batch << PCPC.BATCH_SCALE_MAX), highMin);
+        high = 0;
+      } else if (highMin !== highMax) {
+        if (this.belowHigh[slot] !== 0) {
+          pcp[b + PCP.HIGH] = Math.max(high - Math.max(freeCount, batch), highMin);
+          high = Math.max(count, highMin);
+        } else if (count >= high) {
+          const needHigh = freeCount + batch;
+          if (high < needHigh) pcp[b + PCP.HIGH] = clamp(needHigh, highMin, highMax);
+        }
       }
+    }
+    if (count >= high) this.pcpFreeHigh(p, slot, batch, high, freeHigh, pindex);
+  }
+
+  /** The end of free_unref_page_commit(): past `high`, give a batch back to the zone. */
+  private pcpFreeHigh(
+    p: number,
+    slot: number,
+    batch: number,
+    high: number,
+    freeHigh: boolean,
+    pindex: number,
+  ): void {
+    this.freePcppagesBulk(p, slot, this.nrPcpFree(p, batch, high, freeHigh), pindex);
+    if (
+      this.belowHigh[slot] &&
+      this.watermarkOk(slot, 0, this.wmarkPages(slot, WM.HIGH), Z.MOVABLE, 0)
+    ) {
+      this.belowHigh[slot] = 0;
     }
   }
 
   // ---------------------------------------------------------------- watermarks
 
   private wmarkPages(slot: number, which: number): number {
-    return this.wmark[slot * NR_WMARK + which]! + this.boost[slot]!;
+    return this.wmark[slot * WM.NR + which]! + this.boost[slot]!;
   }
 
   /** __zone_watermark_unusable_free() */
   private unusableFree(slot: number, order: number, allocFlags: number): number {
     let unusable = (1 << order) - 1;
-    if (!(allocFlags & ALLOC_RESERVES))
-      unusable += this.freePagesByType[slot * MIGRATE_TYPES + MIGRATE_HIGHATOMIC]!;
+    if (!(allocFlags & ALLOC.RESERVES))
+      unusable += this.freePagesByType[slot * MT.TYPES + MT.HIGHATOMIC]!;
     return unusable;
   }
 
@@ -929,23 +1131,21 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   ): boolean {
     let min = mark;
     const freePages = this.nrFree[slot]! - this.unusableFree(slot, order, allocFlags);
-    if (allocFlags & ALLOC_RESERVES) {
-      if (allocFlags & ALLOC_MIN_RESERVE) {
+    if (allocFlags & ALLOC.RESERVES) {
+      if (allocFlags & ALLOC.MIN_RESERVE) {
         min -= Math.floor(min / 2);
-        if (allocFlags & ALLOC_NON_BLOCK) min -= Math.floor(min / 4);
+        if (allocFlags & ALLOC.NON_BLOCK) min -= Math.floor(min / 4);
       }
-      if (allocFlags & ALLOC_OOM) min -= Math.floor(min / 2);
+      if (allocFlags & ALLOC.OOM) min -= Math.floor(min / 2);
     }
-    if (freePages <= min + this.lowmemReserve[slot * MAX_NR_ZONES + highestZone]!) return false;
+    if (freePages <= min + this.lowmemReserve[slot * Z.MAX_NR_ZONES + highestZone]!) return false;
     if (!order) return true;
-    for (let o = order; o < NR_PAGE_ORDERS; o++) {
-      const base = (slot * NR_PAGE_ORDERS + o) * MIGRATE_TYPES;
-      if (this.areaNrFree[slot * NR_PAGE_ORDERS + o] === 0) continue;
-      for (let mt = 0; mt < MIGRATE_PCPTYPES; mt++) if (this.freeHead[base + mt]! >= 0) return true;
-      if (
-        allocFlags & (ALLOC_HIGHATOMIC | ALLOC_OOM) &&
-        this.freeHead[base + MIGRATE_HIGHATOMIC]! >= 0
-      )
+    for (let o = order; o < O.NR; o++) {
+      const base = (slot * O.NR + o) * MT.TYPES;
+      if (this.areaNrFree[slot * O.NR + o] === 0) continue;
+      for (let mt = 0; mt < K.MIGRATE_PCPTYPES; mt++)
+        if (this.freeHead[base + mt]! >= 0) return true;
+      if (allocFlags & (ALLOC.HIGHATOMIC | ALLOC.OOM) && this.freeHead[base + MT.HIGHATOMIC]! >= 0)
         return true;
     }
     return false;
@@ -962,7 +1162,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     if (!order) {
       let usable = this.nrFree[slot]!;
       usable -= Math.min(usable, this.unusableFree(slot, 0, allocFlags));
-      if (usable > mark + this.lowmemReserve[slot * MAX_NR_ZONES + highestZone]!) return true;
+      if (usable > mark + this.lowmemReserve[slot * Z.MAX_NR_ZONES + highestZone]!) return true;
     }
     return this.watermarkOk(slot, order, mark, highestZone, allocFlags);
   }
@@ -979,12 +1179,11 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     highestZone: number,
     allocFlags: number,
   ): boolean {
-    if (order === 0 && !this.belowHigh[slot] && !(allocFlags & ALLOC_RESERVES)) {
+    if (order === 0 && !this.belowHigh[slot] && !(allocFlags & ALLOC.RESERVES)) {
       // zone_watermark_fast() at the high mark for order 0, inlined: the hot case.
       let usable = this.nrFree[slot]!;
-      usable -= Math.min(usable, this.freePagesByType[slot * MIGRATE_TYPES + MIGRATE_HIGHATOMIC]!);
-      const mark = this.wmark[slot * NR_WMARK + WMARK_HIGH]! + this.boost[slot]!;
-      if (usable > mark + this.lowmemReserve[slot * MAX_NR_ZONES + highestZone]!) return true;
+      usable -= Math.min(usable, this.freePagesByType[slot * MT.TYPES + MT.HIGHATOMIC]!);
+      if (usable > this.fastMark[slot * Z.MAX_NR_ZONES + highestZone]!) return true;
     }
     return this.zoneWatermarkSlow(slot, order, highestZone, allocFlags);
   }
@@ -996,9 +1195,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     allocFlags: number,
   ): boolean {
     if (!this.belowHigh[slot]) {
-      if (
-        this.watermarkFast(slot, order, this.wmarkPages(slot, WMARK_HIGH), highestZone, allocFlags)
-      )
+      if (this.watermarkFast(slot, order, this.wmarkPages(slot, WM.HIGH), highestZone, allocFlags))
         return true;
       this.belowHigh[slot] = 1;
     }
@@ -1006,13 +1203,13 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       this.watermarkFast(
         slot,
         order,
-        this.wmarkPages(slot, allocFlags & ALLOC_WMARK_MASK),
+        this.wmarkPages(slot, allocFlags & ALLOC.WMARK_MASK),
         highestZone,
         allocFlags,
       )
     )
       return true;
-    return (allocFlags & ALLOC_NO_WATERMARKS) !== 0;
+    return (allocFlags & ALLOC.NO_WATERMARKS) !== 0;
   }
 
   /** get_page_from_freelist(): walk the zonelist, check the watermark, take a block. */
@@ -1025,22 +1222,22 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     mt: number,
   ): Pfn {
     const preferred = zonelist[0]!;
-    const preferredNid = Math.floor(preferred / MAX_NR_ZONES);
+    const preferredNid = Math.floor(preferred / Z.MAX_NR_ZONES);
     for (;;) {
-      const noFallback = allocFlags & ALLOC_NOFRAGMENT;
+      const noFallback = allocFlags & ALLOC.NOFRAGMENT;
       let retry = false;
       for (let i = 0; i < zonelist.length; i++) {
         const slot = zonelist[i]!;
         if (noFallback && this.nrNodes > 1 && slot !== preferred) {
           // Moving to a remote node: locality beats fragmentation avoidance.
-          if (Math.floor(slot / MAX_NR_ZONES) !== preferredNid) {
-            allocFlags &= ~ALLOC_NOFRAGMENT;
+          if (Math.floor(slot / Z.MAX_NR_ZONES) !== preferredNid) {
+            allocFlags &= ~ALLOC.NOFRAGMENT;
             retry = true;
             break;
           }
         }
         if (!this.zoneWatermarkPasses(slot, order, highestZone, allocFlags)) continue;
-        let pfn: Pfn = NO_PAGE;
+        let pfn: Pfn = K.NO_PAGE;
         if (this.pcpOn && this.pcpAllowedOrder(order)) {
           pfn = this.rmqueuePcplist(slot, order, mt, allocFlags);
         }
@@ -1049,37 +1246,37 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
           this.pgalloc[slot]! += 1 << order;
           this.numaStat.zoneStatistics(preferred, slot, this.cpuNode[this.ctx.cpu]!, 1);
           prepNewPage(this.env, pfn, order, gfp);
-          if (allocFlags & ALLOC_HIGHATOMIC) this.reserveHighatomicPageblock(pfn, order, slot);
+          if (allocFlags & ALLOC.HIGHATOMIC) this.reserveHighatomicPageblock(pfn, order, slot);
           return pfn;
         }
       }
       if (retry) continue;
       if (noFallback) {
-        allocFlags &= ~ALLOC_NOFRAGMENT;
+        allocFlags &= ~ALLOC.NOFRAGMENT;
         continue;
       }
-      return NO_PAGE;
+      return K.NO_PAGE;
     }
   }
 
   /** reserve_highatomic_pageblock(): keep a pageblock for future high-order atomics. */
   private reserveHighatomicPageblock(pfn: Pfn, order: number, slot: number): void {
     const managed = this.managed[slot]!;
-    if (Math.floor(managed / 100) < PAGEBLOCK_NR_PAGES) return;
+    if (Math.floor(managed / 100) < K.PAGEBLOCK_NR_PAGES) return;
     const maxManaged =
-      Math.ceil(Math.floor(managed / 100) / PAGEBLOCK_NR_PAGES) * PAGEBLOCK_NR_PAGES;
+      Math.ceil(Math.floor(managed / 100) / K.PAGEBLOCK_NR_PAGES) * K.PAGEBLOCK_NR_PAGES;
     if (this.nrReservedHighatomic[slot]! >= maxManaged) return;
-    const mt = this.mm.migratetype(pfn);
+    const mt = this.pageblockMt[pfn >>> O.PAGEBLOCK]!;
     if (!isMergeable(mt)) return;
-    if (order < PAGEBLOCK_ORDER) {
-      const start = pfn - (pfn % PAGEBLOCK_NR_PAGES);
-      if (start < this.zoneStart[slot]! || start + PAGEBLOCK_NR_PAGES - 1 >= this.zoneEnd[slot]!)
+    if (order < O.PAGEBLOCK) {
+      const start = pfn - (pfn % K.PAGEBLOCK_NR_PAGES);
+      if (start < this.zoneStart[slot]! || start + K.PAGEBLOCK_NR_PAGES - 1 >= this.zoneEnd[slot]!)
         return;
-      this.moveFreepagesBlock(slot, start, mt, MIGRATE_HIGHATOMIC);
-      this.nrReservedHighatomic[slot]! += PAGEBLOCK_NR_PAGES;
+      this.moveFreepagesBlock(slot, start, mt, MT.HIGHATOMIC);
+      this.nrReservedHighatomic[slot]! += K.PAGEBLOCK_NR_PAGES;
     } else {
-      for (let b = 0; b < 1 << (order - PAGEBLOCK_ORDER); b++) {
-        this.mm.setPageblockMigratetype(pfn + b * PAGEBLOCK_NR_PAGES, MIGRATE_HIGHATOMIC);
+      for (let b = 0; b < 1 << (order - O.PAGEBLOCK); b++) {
+        this.mm.setPageblockMigratetype(pfn + b * K.PAGEBLOCK_NR_PAGES, MT.HIGHATOMIC);
       }
       this.nrReservedHighatomic[slot]! += 1 << order;
     }
@@ -1091,25 +1288,24 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     for (let i = 0; i < zonelist.length; i++) {
       const slot = zonelist[i]!;
       if (!this.nrReservedHighatomic[slot]) continue;
-      for (let order = 0; order < NR_PAGE_ORDERS; order++) {
-        const pfn =
-          this.freeHead[(slot * NR_PAGE_ORDERS + order) * MIGRATE_TYPES + MIGRATE_HIGHATOMIC]!;
+      for (let order = 0; order < O.NR; order++) {
+        const pfn = this.freeHead[(slot * O.NR + order) * MT.TYPES + MT.HIGHATOMIC]!;
         if (pfn < 0) continue;
-        const size = Math.max(PAGEBLOCK_NR_PAGES, 1 << order);
+        const size = Math.max(K.PAGEBLOCK_NR_PAGES, 1 << order);
         this.nrReservedHighatomic[slot] = Math.max(0, this.nrReservedHighatomic[slot]! - size);
-        if (order < PAGEBLOCK_ORDER) {
+        if (order < O.PAGEBLOCK) {
           this.moveFreepagesBlock(
             slot,
-            pfn - (pfn % PAGEBLOCK_NR_PAGES),
-            MIGRATE_HIGHATOMIC,
-            MIGRATE_MOVABLE,
+            pfn - (pfn % K.PAGEBLOCK_NR_PAGES),
+            MT.HIGHATOMIC,
+            MT.MOVABLE,
           );
         } else {
-          this.delFromFreeList(pfn, slot, order, MIGRATE_HIGHATOMIC);
-          for (let b = 0; b < 1 << (order - PAGEBLOCK_ORDER); b++) {
-            mm.setPageblockMigratetype(pfn + b * PAGEBLOCK_NR_PAGES, MIGRATE_MOVABLE);
+          this.delFromFreeList(pfn, slot, order, MT.HIGHATOMIC);
+          for (let b = 0; b < 1 << (order - O.PAGEBLOCK); b++) {
+            mm.setPageblockMigratetype(pfn + b * K.PAGEBLOCK_NR_PAGES, MT.MOVABLE);
           }
-          this.addToFreeList(pfn, slot, order, MIGRATE_MOVABLE, false);
+          this.addToFreeList(pfn, slot, order, MT.MOVABLE, false);
         }
         return true;
       }
@@ -1119,11 +1315,11 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
 
   /** gfp_to_alloc_flags() for the slow path. */
   private gfpToAllocFlags(gfp: Gfp, order: number): number {
-    let allocFlags = ALLOC_WMARK_MIN | (gfp & (__GFP_HIGH | __GFP_KSWAPD_RECLAIM));
-    if (!(gfp & __GFP_DIRECT_RECLAIM)) {
-      if (!(gfp & __GFP_NOMEMALLOC)) {
-        allocFlags |= ALLOC_NON_BLOCK;
-        if (order > 0 && allocFlags & ALLOC_MIN_RESERVE) allocFlags |= ALLOC_HIGHATOMIC;
+    let allocFlags = ALLOC.WMARK_MIN | (gfp & (K.__GFP_HIGH | K.__GFP_KSWAPD_RECLAIM));
+    if (!(gfp & K.__GFP_DIRECT_RECLAIM)) {
+      if (!(gfp & K.__GFP_NOMEMALLOC)) {
+        allocFlags |= ALLOC.NON_BLOCK;
+        if (order > 0 && allocFlags & ALLOC.MIN_RESERVE) allocFlags |= ALLOC.HIGHATOMIC;
       }
     }
     return allocFlags;
@@ -1131,47 +1327,108 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
 
   /**
    * __alloc_pages(): the fast path at the low watermark, then the slow path. Returns the
-   * first pfn of the block or NO_PAGE (-1).
+   * first pfn of the block or K.NO_PAGE (-1).
    */
   allocPages(gfp: Gfp, order: number, nid = -1): Pfn {
-    // Anything unusual (bad arguments, order > MAX_PAGE_ORDER, two zone modifiers) goes to
-    // allocPagesChecked(), which reports it; keeping this function small lets V8 inline the
-    // hot path's helpers.
-    if (!isOrdinaryRequest(gfp, order, nid, this.nrNodes)) {
-      const pfn = this.reports.rejectAlloc(gfp, order, nid);
-      this.stats.allocFail++;
-      return pfn;
-    }
-    if (gfp & __GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
+    // Anything unusual (bad arguments, order > MAX_PAGE_ORDER, two zone modifiers) is
+    // reported by rejectRequest().
+    if (!isOrdinaryRequest(gfp, order, nid, this.nrNodes))
+      return this.rejectRequest(gfp, order, nid);
+    if (gfp & K.__GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
     const cpu = this.ctx.cpu;
-    if (nid === NUMA_NO_NODE) nid = this.cpuNode[cpu]!;
-    const highestZone = gfpZone(gfp);
-    const mt = this.mobility ? gfpMigratetype(gfp) : MIGRATE_UNMOVABLE;
-    const zl =
-      gfp & __GFP_THISNODE
-        ? this.zonelistThisNode[nid * MAX_NR_ZONES + highestZone]!
-        : this.zonelistFallback[nid * MAX_NR_ZONES + highestZone]!;
-    if (zl.length === 0) return this.fail(gfp, order, nid);
-    const pz = zl[0]!;
-    const allocFlags = ALLOC_WMARK_LOW | (gfp & __GFP_KSWAPD_RECLAIM) | this.noFragment[pz]!;
-    if (order <= PAGE_ALLOC_COSTLY_ORDER && this.pcpOn) {
-      // The common case of get_page_from_freelist(), step for step: the preferred zone
-      // passes its watermark and this CPU's list has a block (rmqueue_pcplist()).
+    if (nid === Z.NUMA_NO_NODE) nid = this.cpuNode[cpu]!;
+    const g = this.gfpIndex[gfp & K.GFP_INDEX_MASK]!;
+    const highestZone = g & 7;
+    const mt = g >> 3;
+    const pz =
+      this.preferredZone[
+        (gfp & K.__GFP_THISNODE ? this.nrSlots : 0) + nid * Z.MAX_NR_ZONES + highestZone
+      ]!;
+    if (pz >= 0 && order <= O.COSTLY && this.pcpOn) {
+      // The common case of get_page_from_freelist(), step for step, in line: the preferred
+      // zone passes its watermark and this CPU's list has a block (rmqueue_pcplist()).
       const p = cpu * this.nrSlots + pz;
-      const li = p * this.nrPcpLists + MIGRATE_PCPTYPES * order + mt;
+      const li = p * this.nrPcpLists + K.MIGRATE_PCPTYPES * order + mt;
       const head = this.pcpHead[li]!;
-      if (head >= 0 && this.zoneWatermarkPasses(pz, order, highestZone, allocFlags)) {
-        const pcp = this.pcp;
-        const b = p << 3;
-        pcp[b + PCP_FREE_COUNT]! >>= 1;
-        this.listDel(this.pcpHead, this.pcpTail, li, head);
-        pcp[b + PCP_COUNT]! -= 1 << order;
-        this.pgalloc[pz]! += 1 << order;
-        this.numaStat.zoneStatistics(pz, pz, this.cpuNode[cpu]!, 1);
-        prepNewPage(this.env, head, order, gfp);
-        return head;
+      if (head >= 0) {
+        let ok = false;
+        if (order === 0 && this.belowHigh[pz] === 0) {
+          // zone_watermark_fast() at the high mark, order 0 (no ALLOC_RESERVES here).
+          let usable = this.nrFree[pz]!;
+          usable -= Math.min(usable, this.freePagesByType[pz * MT.TYPES + MT.HIGHATOMIC]!);
+          ok = usable > this.fastMark[pz * Z.MAX_NR_ZONES + highestZone]!;
+        }
+        if (
+          ok ||
+          this.zoneWatermarkSlow(
+            pz,
+            order,
+            highestZone,
+            ALLOC.WMARK_LOW | (gfp & K.__GFP_KSWAPD_RECLAIM) | this.noFragment[pz]!,
+          )
+        ) {
+          const pcp = this.pcp;
+          const b = p << 3;
+          pcp[b + PCP.FREE_COUNT]! >>= 1;
+          // list_del() of the head: its prev is -1.
+          const next = this.lruNext[head]!;
+          this.pcpHead[li] = next;
+          if (next >= 0) this.lruPrev[next] = -1;
+          else this.pcpTail[li] = -1;
+          pcp[b + PCP.COUNT]! -= 1 << order;
+          this.pgalloc[pz]! += 1 << order;
+          this.numaStat.zoneStatistics(pz, pz, this.cpuNode[cpu]!, 1);
+          // prep_new_page()
+          this.refcount[head] = 1;
+          this.pageOrder[head] = order;
+          this.pageOwner[head] = 0;
+          if (gfp & (K.__GFP_ZERO | K.__GFP_COMP)) prepNewPage(this.env, head, order, gfp);
+          return head;
+        }
       }
     }
+    return this.allocFromZonelist(gfp, order, nid, highestZone, mt);
+  }
+
+  /**
+   * allocPages() without its in-line pcp path: the general code alone, for the tests that
+   * check the in-line path leaves the same state.
+   * @internal
+   */
+  allocPagesGeneral(gfp: Gfp, order: number, nid = -1): Pfn {
+    if (!isOrdinaryRequest(gfp, order, nid, this.nrNodes))
+      return this.rejectRequest(gfp, order, nid);
+    if (gfp & K.__GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
+    if (nid === Z.NUMA_NO_NODE) nid = this.cpuNode[this.ctx.cpu]!;
+    return this.allocFromZonelist(
+      gfp,
+      order,
+      nid,
+      gfpZone(gfp),
+      this.mobility ? gfpMigratetype(gfp) : MT.UNMOVABLE,
+    );
+  }
+
+  private rejectRequest(gfp: Gfp, order: number, nid: number): Pfn {
+    const pfn = this.reports.rejectAlloc(gfp, order, nid);
+    this.stats.allocFail++;
+    return pfn;
+  }
+
+  /** get_page_from_freelist() on the request's zonelist, then the slow path. */
+  private allocFromZonelist(
+    gfp: Gfp,
+    order: number,
+    nid: number,
+    highestZone: number,
+    mt: number,
+  ): Pfn {
+    const zl =
+      gfp & K.__GFP_THISNODE
+        ? this.zonelistThisNode[nid * Z.MAX_NR_ZONES + highestZone]!
+        : this.zonelistFallback[nid * Z.MAX_NR_ZONES + highestZone]!;
+    if (zl.length === 0) return this.fail(gfp, order, nid);
+    const allocFlags = ALLOC.WMARK_LOW | (gfp & K.__GFP_KSWAPD_RECLAIM) | this.noFragment[zl[0]!]!;
     const pfn = this.getPageFromFreelist(gfp, order, allocFlags, zl, highestZone, mt);
     if (pfn >= 0) return pfn;
     return this.allocPagesSlowpath(gfp, order, zl, highestZone, mt, nid);
@@ -1186,29 +1443,29 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     mt: number,
     nid: number,
   ): Pfn {
-    const canDirectReclaim = (gfp & __GFP_DIRECT_RECLAIM) !== 0;
-    const costly = order > PAGE_ALLOC_COSTLY_ORDER;
+    const canDirectReclaim = (gfp & K.__GFP_DIRECT_RECLAIM) !== 0;
+    const costly = order > O.COSTLY;
     let allocFlags = this.gfpToAllocFlags(gfp, order);
-    if (allocFlags & ALLOC_KSWAPD) this.stats.kswapdWakeups++;
+    if (allocFlags & ALLOC.KSWAPD) this.stats.kswapdWakeups++;
     let pfn = this.getPageFromFreelist(
       gfp,
       order,
-      allocFlags & ~ALLOC_NO_WATERMARKS,
+      allocFlags & ~ALLOC.NO_WATERMARKS,
       zl,
       highestZone,
       mt,
     );
     if (pfn >= 0) return pfn;
-    // __gfp_pfmemalloc_flags(): __GFP_MEMALLOC ignores watermarks unless __GFP_NOMEMALLOC.
-    if (gfp & __GFP_MEMALLOC && !(gfp & __GFP_NOMEMALLOC)) {
-      allocFlags = ALLOC_NO_WATERMARKS | (allocFlags & ALLOC_KSWAPD);
+    // __gfp_pfmemalloc_flags(): K.__GFP_MEMALLOC ignores watermarks unless K.__GFP_NOMEMALLOC.
+    if (gfp & K.__GFP_MEMALLOC && !(gfp & K.__GFP_NOMEMALLOC)) {
+      allocFlags = ALLOC.NO_WATERMARKS | (allocFlags & ALLOC.KSWAPD);
       pfn = this.getPageFromFreelist(gfp, order, allocFlags, zl, highestZone, mt);
       if (pfn >= 0) return pfn;
     }
     if (canDirectReclaim) {
       // The retry loop of __alloc_pages_slowpath(): reclaim (the kernel's shrinkers), drain
       // the pcp lists, try again; give up after MAX_RECLAIM_RETRIES rounds without progress,
-      // at once with __GFP_NORETRY, and for costly orders unless __GFP_RETRY_MAYFAIL.
+      // at once with K.__GFP_NORETRY, and for costly orders unless K.__GFP_RETRY_MAYFAIL.
       let noProgressLoops = 0;
       // Rounds are capped at MAX_RECLAIM_RETRIES even with progress: should_reclaim_retry()
       // would ask whether reclaimable memory could meet the watermark, which we cannot know.
@@ -1218,7 +1475,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         this.drain();
         pfn = this.getPageFromFreelist(gfp, order, allocFlags, zl, highestZone, mt);
         if (pfn >= 0) return pfn;
-        if (gfp & __GFP_NORETRY || (costly && !(gfp & __GFP_RETRY_MAYFAIL))) break;
+        if (gfp & K.__GFP_NORETRY || (costly && !(gfp & K.__GFP_RETRY_MAYFAIL))) break;
         noProgressLoops = progress > 0 ? 0 : noProgressLoops + 1;
         if (progress === 0 || noProgressLoops >= MAX_RECLAIM_RETRIES) {
           // should_reclaim_retry(): out of retries, give the highatomic reserve back first.
@@ -1230,9 +1487,9 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         }
       }
     }
-    if (gfp & __GFP_NOFAIL) {
-      // __alloc_pages_cpuset_fallback(gfp, order, ALLOC_MIN_RESERVE) before looping forever.
-      pfn = this.getPageFromFreelist(gfp, order, ALLOC_MIN_RESERVE, zl, highestZone, mt);
+    if (gfp & K.__GFP_NOFAIL) {
+      // __alloc_pages_cpuset_fallback(gfp, order, ALLOC.MIN_RESERVE) before looping forever.
+      pfn = this.getPageFromFreelist(gfp, order, ALLOC.MIN_RESERVE, zl, highestZone, mt);
       if (pfn >= 0) return pfn;
       // Linux would loop here forever; with nothing left to reclaim or kill, the machine is
       // deadlocked: mm/oom_kill.c out_of_memory() panics when no process can be killed.
@@ -1247,8 +1504,8 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
 
   private fail(gfp: Gfp, order: number, _nid: number): Pfn {
     this.stats.allocFail++;
-    this.reports.warnAlloc(gfp, order, null, (gfp & __GFP_NOWARN) !== 0);
-    return NO_PAGE;
+    this.reports.warnAlloc(gfp, order, null, (gfp & K.__GFP_NOWARN) !== 0);
+    return K.NO_PAGE;
   }
 
   // ---------------------------------------------------------------- free
@@ -1258,54 +1515,81 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
    * pcp list for small orders, else straight into the zone (merging with its buddies).
    */
   freePages(pfn: Pfn, order: number): void {
-    const mm = this.mm;
-    if (isOrdinaryFree(mm, pfn, order)) {
-      mm.refcount[pfn] = 0;
-      if (mm.flags[pfn]! & (1 << PG_head)) mm.clearCompoundPage(pfn, order);
-      mm.flags[pfn] = 0;
-      mm.owner[pfn] = 0;
-      this.freeBlock(pfn, order);
-      return;
+    // isOrdinaryFree(), in line on this allocator's copies of the MemMap arrays: anything
+    // unusual goes to freePagesChecked(), which reports it.
+    if (
+      order >>> 0 === order &&
+      pfn >>> 0 === pfn &&
+      pfn < this.mm.nrPages &&
+      this.refcount[pfn] === 1 &&
+      this.pageOrder[pfn] === order &&
+      this.pageType[pfn] === K.PGTY_NONE &&
+      this.mapcount[pfn] === 0
+    ) {
+      const flags = this.pageFlags[pfn]!;
+      if ((flags & PGF.RESERVED) === 0) {
+        this.freeLastRef(pfn, order, flags);
+        return;
+      }
     }
+    this.freePagesChecked(pfn, order);
+  }
+
+  /**
+   * freePages() with env.ts's isOrdinaryFree() in place of the in-line check, for the tests
+   * that check both decide alike.
+   * @internal
+   */
+  freePagesGeneral(pfn: Pfn, order: number): void {
+    if (isOrdinaryFree(this.mm, pfn, order)) this.freeLastRef(pfn, order, this.pageFlags[pfn]!);
+    else this.freePagesChecked(pfn, order);
+  }
+
+  /** The last reference is gone: clear the head's state and free the block. */
+  private freeLastRef(pfn: Pfn, order: number, flags: number): void {
+    this.refcount[pfn] = 0;
+    if (flags & PGF.HEAD) this.mm.clearCompoundPage(pfn, order);
+    this.pageFlags[pfn] = 0;
+    this.pageOwner[pfn] = 0;
+    this.freeBlock(pfn, order);
+  }
+
+  /** __free_pages() for anything isOrdinaryFree() refuses: checkFree() reports it. */
+  private freePagesChecked(pfn: Pfn, order: number): void {
     if (!this.reports.checkFree(pfn, order)) return;
-    const ref = mm.refcount[pfn]!;
-    const isHead = (mm.flags[pfn]! & (1 << PG_head)) !== 0;
+    const ref = this.refcount[pfn]!;
+    const isHead = (this.pageFlags[pfn]! & PGF.HEAD) !== 0;
     if (ref > 1) {
-      mm.refcount[pfn] = ref - 1;
+      this.refcount[pfn] = ref - 1;
       if (!isHead && order > 0) {
         // Someone holds the first page only: free the rest now, as __free_pages() does.
-        mm.order[pfn] = 0;
+        this.pageOrder[pfn] = 0;
         while (order-- > 0) this.freeBlock(pfn + (1 << order), order);
       }
       return;
     }
-    mm.refcount[pfn] = 0;
-    if (mm.flags[pfn]! & (1 << PG_head)) mm.clearCompoundPage(pfn, order);
-    mm.flags[pfn] = 0;
-    mm.owner[pfn] = 0;
-    this.freeBlock(pfn, order);
+    this.freeLastRef(pfn, order, this.pageFlags[pfn]!);
   }
 
   /** free_unref_page() / __free_pages_ok() once the block has no users. */
   private freeBlock(pfn: Pfn, order: number): void {
-    const mm = this.mm;
-    const slot = mm.node[pfn]! * MAX_NR_ZONES + mm.zone[pfn]!;
+    const slot = this.pageNode[pfn]! * Z.MAX_NR_ZONES + this.pageZone[pfn]!;
     this.stats.pgfree += 1 << order;
-    let mt = mm.migratetype(pfn);
-    if (
-      this.pcpOn &&
-      this.pcpAllowedOrder(order) &&
-      this.pcp[((this.ctx.cpu * this.nrSlots + slot) << 3) + PCP_HIGH_MAX]! > 0
-    ) {
-      if (mt >= MIGRATE_PCPTYPES) {
-        if (mt === MIGRATE_ISOLATE) {
-          this.freeOnePage(pfn, slot, order, mt, false);
-          return;
+    // get_pageblock_migratetype()
+    let mt = this.pageblockMt[pfn >>> O.PAGEBLOCK]!;
+    if (this.pcpOn && (order <= O.COSTLY || (this.thp && order === PCPC.HPAGE_PMD_ORDER))) {
+      const p = this.ctx.cpu * this.nrSlots + slot;
+      if (this.pcp[(p << 3) + PCP.HIGH_MAX]! > 0) {
+        if (mt >= K.MIGRATE_PCPTYPES) {
+          if (mt === MT.ISOLATE) {
+            this.freeOnePage(pfn, slot, order, mt, false);
+            return;
+          }
+          mt = MT.MOVABLE;
         }
-        mt = MIGRATE_MOVABLE;
+        this.freeUnrefPageCommit(pfn, p, slot, mt, order);
+        return;
       }
-      this.freeUnrefPageCommit(pfn, slot, mt, order);
-      return;
     }
     this.freeOnePage(pfn, slot, order, mt, false);
   }
@@ -1313,8 +1597,8 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   /** drain_all_pages(): every CPU's pcp lists back to the zones. */
   drain(): void {
     for (let p = 0; p < this.pcp.length >> 3; p++) {
-      if (this.pcp[(p << 3) + PCP_COUNT]! > 0)
-        this.freePcppagesBulk(p, p % this.nrSlots, this.pcp[(p << 3) + PCP_COUNT]!, 0);
+      if (this.pcp[(p << 3) + PCP.COUNT]! > 0)
+        this.freePcppagesBulk(p, p % this.nrSlots, this.pcp[(p << 3) + PCP.COUNT]!, 0);
     }
   }
 
@@ -1323,30 +1607,30 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
   nrFreePages(nid?: number, zoneType?: number): number {
     let sum = 0;
     for (let slot = 0; slot < this.nrSlots; slot++) {
-      if (nid !== undefined && Math.floor(slot / MAX_NR_ZONES) !== nid) continue;
-      if (zoneType !== undefined && slot % MAX_NR_ZONES !== zoneType) continue;
+      if (nid !== undefined && Math.floor(slot / Z.MAX_NR_ZONES) !== nid) continue;
+      if (zoneType !== undefined && slot % Z.MAX_NR_ZONES !== zoneType) continue;
       sum += this.nrFree[slot]!;
       for (let cpu = 0; cpu < this.nrCpus; cpu++)
-        sum += this.pcp[((cpu * this.nrSlots + slot) << 3) + PCP_COUNT]!;
+        sum += this.pcp[((cpu * this.nrSlots + slot) << 3) + PCP.COUNT]!;
     }
     return sum;
   }
 
   nrFreeBlocks(nid: number, zoneType: number, order: number): number {
-    return this.areaNrFree[(nid * MAX_NR_ZONES + zoneType) * NR_PAGE_ORDERS + order] ?? 0;
+    return this.areaNrFree[(nid * Z.MAX_NR_ZONES + zoneType) * O.NR + order] ?? 0;
   }
 
   managedPages(nid: number, zoneType: number): number {
-    return this.managed[nid * MAX_NR_ZONES + zoneType] ?? 0;
+    return this.managed[nid * Z.MAX_NR_ZONES + zoneType] ?? 0;
   }
 
   /** Pages on the pcp lists of one CPU (or all) for a zone. */
   pcpPages(nid: number, zoneType: number, cpu?: number): number {
-    const slot = nid * MAX_NR_ZONES + zoneType;
-    if (cpu !== undefined) return this.pcp[((cpu * this.nrSlots + slot) << 3) + PCP_COUNT]!;
+    const slot = nid * Z.MAX_NR_ZONES + zoneType;
+    if (cpu !== undefined) return this.pcp[((cpu * this.nrSlots + slot) << 3) + PCP.COUNT]!;
     let sum = 0;
     for (let c = 0; c < this.nrCpus; c++)
-      sum += this.pcp[((c * this.nrSlots + slot) << 3) + PCP_COUNT]!;
+      sum += this.pcp[((c * this.nrSlots + slot) << 3) + PCP.COUNT]!;
     return sum;
   }
 
@@ -1362,24 +1646,24 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     highMin: number;
     highMax: number;
   } {
-    const p = cpu * this.nrSlots + nid * MAX_NR_ZONES + zoneType;
+    const p = cpu * this.nrSlots + nid * Z.MAX_NR_ZONES + zoneType;
     return {
-      count: this.pcp[(p << 3) + PCP_COUNT]!,
-      high: this.pcp[(p << 3) + PCP_HIGH]!,
-      batch: this.pcp[(p << 3) + PCP_BATCH]!,
-      highMin: this.pcp[(p << 3) + PCP_HIGH_MIN]!,
-      highMax: this.pcp[(p << 3) + PCP_HIGH_MAX]!,
+      count: this.pcp[(p << 3) + PCP.COUNT]!,
+      high: this.pcp[(p << 3) + PCP.HIGH]!,
+      batch: this.pcp[(p << 3) + PCP.BATCH]!,
+      highMin: this.pcp[(p << 3) + PCP.HIGH_MIN]!,
+      highMax: this.pcp[(p << 3) + PCP.HIGH_MAX]!,
     };
   }
 
   zoneSnapshot(nid: number, zoneType: number): ZoneSnapshot {
-    const slot = nid * MAX_NR_ZONES + zoneType;
+    const slot = nid * Z.MAX_NR_ZONES + zoneType;
     const nrFree: number[] = [];
     const nrFreeByType: number[][] = [];
-    for (let mt = 0; mt < MIGRATE_TYPES; mt++) nrFreeByType.push([]);
-    for (let o = 0; o < NR_PAGE_ORDERS; o++) {
-      nrFree.push(this.areaNrFree[slot * NR_PAGE_ORDERS + o]!);
-      for (let mt = 0; mt < MIGRATE_TYPES; mt++)
+    for (let mt = 0; mt < MT.TYPES; mt++) nrFreeByType.push([]);
+    for (let o = 0; o < O.NR; o++) {
+      nrFree.push(this.areaNrFree[slot * O.NR + o]!);
+      for (let mt = 0; mt < MT.TYPES; mt++)
         nrFreeByType[mt]!.push(this.areaNrFreeByType[this.listIndex(slot, o, mt)]!);
     }
     return {
@@ -1390,22 +1674,22 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         nrFreeByType,
       }),
       boost: this.boost[slot]!,
-      min: this.wmarkPages(slot, WMARK_MIN),
-      low: this.wmarkPages(slot, WMARK_LOW),
-      high: this.wmarkPages(slot, WMARK_HIGH),
-      promo: this.wmarkPages(slot, WMARK_PROMO),
+      min: this.wmarkPages(slot, WM.MIN),
+      low: this.wmarkPages(slot, WM.LOW),
+      high: this.wmarkPages(slot, WM.HIGH),
+      promo: this.wmarkPages(slot, WM.PROMO),
       nrReservedHighatomic: this.nrReservedHighatomic[slot]!,
       freePcp: this.pcpPages(nid, zoneType),
-      localPcp: this.pcp[((this.env.ctx.cpu * this.nrSlots + slot) << 3) + PCP_COUNT]!,
+      localPcp: this.pcp[((this.env.ctx.cpu * this.nrSlots + slot) << 3) + PCP.COUNT]!,
       lowmemReserve: Array.from(
-        this.lowmemReserve.subarray(slot * MAX_NR_ZONES, (slot + 1) * MAX_NR_ZONES),
+        this.lowmemReserve.subarray(slot * Z.MAX_NR_ZONES, (slot + 1) * Z.MAX_NR_ZONES),
       ),
     };
   }
 
   /** The Mem-Info block warn_alloc() prints, on demand (show_mem()). */
   showMem(): void {
-    this.reports.showMem(MAX_NR_ZONES - 1);
+    this.reports.showMem(Z.MAX_NR_ZONES - 1);
   }
 
   // ---------------------------------------------------------------- verification
@@ -1430,10 +1714,10 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     };
     for (let slot = 0; slot < this.nrSlots; slot++) {
       let pages = 0;
-      const byType = new Array<number>(MIGRATE_TYPES).fill(0);
-      for (let o = 0; o < NR_PAGE_ORDERS; o++) {
+      const byType = new Array<number>(MT.TYPES).fill(0);
+      for (let o = 0; o < O.NR; o++) {
         let blocks = 0;
-        for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
+        for (let mt = 0; mt < MT.TYPES; mt++) {
           const li = this.listIndex(slot, o, mt);
           let n = 0;
           let prev = -1;
@@ -1445,7 +1729,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
               problems.push(`free list (${slot},${o},${mt}) has a cycle`);
               break;
             }
-            if (mm.pageType[pfn] !== PGTY_buddy)
+            if (mm.pageType[pfn] !== K.PGTY_buddy)
               problems.push(`pfn ${pfn} on a free list is not PageBuddy`);
             if (mm.order[pfn] !== o)
               problems.push(`pfn ${pfn} on the order-${o} list has order ${mm.order[pfn]}`);
@@ -1453,7 +1737,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
               problems.push(`free block ${pfn} is not aligned to order ${o}`);
             if (pfn < this.zoneStart[slot]! || pfn + (1 << o) > this.zoneEnd[slot]!)
               problems.push(`free block ${pfn}/${o} is outside its zone`);
-            if (mm.node[pfn]! * MAX_NR_ZONES + mm.zone[pfn]! !== slot)
+            if (mm.node[pfn]! * Z.MAX_NR_ZONES + mm.zone[pfn]! !== slot)
               problems.push(`free block ${pfn} has zone/node of another slot`);
             if (mm.refcount[pfn] !== 0)
               problems.push(`free block ${pfn} has refcount ${mm.refcount[pfn]}`);
@@ -1461,11 +1745,11 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
               problems.push(
                 `free block ${pfn} on the ${mt} list is in a pageblock of type ${mm.migratetype(pfn)}`,
               );
-            if (o < MAX_PAGE_ORDER) {
+            if (o < O.MAX) {
               const buddy = pfn ^ (1 << o);
               if (this.isBuddyOf(buddy, slot, o)) {
                 const bm = mm.migratetype(buddy);
-                if (o < PAGEBLOCK_ORDER || bm === mt || (isMergeable(mt) && isMergeable(bm))) {
+                if (o < O.PAGEBLOCK || bm === mt || (isMergeable(mt) && isMergeable(bm))) {
                   problems.push(`free buddies ${pfn} and ${buddy} of order ${o} are not merged`);
                 }
               }
@@ -1480,18 +1764,18 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
           pages += n << o;
           byType[mt]! += n << o;
         }
-        if (blocks !== this.areaNrFree[slot * NR_PAGE_ORDERS + o])
+        if (blocks !== this.areaNrFree[slot * O.NR + o])
           problems.push(
-            `free_area[${o}].nr_free of slot ${slot} is ${this.areaNrFree[slot * NR_PAGE_ORDERS + o]} but lists hold ${blocks}`,
+            `free_area[${o}].nr_free of slot ${slot} is ${this.areaNrFree[slot * O.NR + o]} but lists hold ${blocks}`,
           );
       }
-      for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
-        if (byType[mt] !== this.freePagesByType[slot * MIGRATE_TYPES + mt])
+      for (let mt = 0; mt < MT.TYPES; mt++) {
+        if (byType[mt] !== this.freePagesByType[slot * MT.TYPES + mt])
           problems.push(
-            `free pages of type ${mt} in slot ${slot}: counter ${this.freePagesByType[slot * MIGRATE_TYPES + mt]}, lists ${byType[mt]}`,
+            `free pages of type ${mt} in slot ${slot}: counter ${this.freePagesByType[slot * MT.TYPES + mt]}, lists ${byType[mt]}`,
           );
       }
-      if (pages - byType[MIGRATE_ISOLATE]! !== this.nrFree[slot])
+      if (pages - byType[MT.ISOLATE]! !== this.nrFree[slot])
         problems.push(
           `NR_FREE_PAGES of slot ${slot} is ${this.nrFree[slot]} but lists hold ${pages}`,
         );
@@ -1512,22 +1796,22 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
               problems.push(`pcp list (${cpu},${slot},${pi}) has a cycle`);
               break;
             }
-            if (mm.refcount[pfn] !== 0 || mm.pageType[pfn] !== PGTY_NONE)
+            if (mm.refcount[pfn] !== 0 || mm.pageType[pfn] !== K.PGTY_NONE)
               problems.push(`pcp page ${pfn} is in use or typed`);
-            if (mm.node[pfn]! * MAX_NR_ZONES + mm.zone[pfn]! !== slot)
+            if (mm.node[pfn]! * Z.MAX_NR_ZONES + mm.zone[pfn]! !== slot)
               problems.push(`pcp page ${pfn} belongs to another zone`);
             claim(pfn, 1 << o, 2, 'pcp');
             pages += 1 << o;
           }
         }
-        if (pages !== this.pcp[(p << 3) + PCP_COUNT])
+        if (pages !== this.pcp[(p << 3) + PCP.COUNT])
           problems.push(
-            `pcp count of cpu ${cpu} slot ${slot} is ${this.pcp[(p << 3) + PCP_COUNT]} but lists hold ${pages}`,
+            `pcp count of cpu ${cpu} slot ${slot} is ${this.pcp[(p << 3) + PCP.COUNT]} but lists hold ${pages}`,
           );
       }
     }
     for (let pfn = 0; pfn < machine.maxPfn; pfn++) {
-      if (mm.flags[pfn]! & (1 << PG_reserved)) {
+      if (mm.flags[pfn]! & PGF.RESERVED) {
         if (state[pfn]) problems.push(`reserved pfn ${pfn} is also on a list`);
         state[pfn] = 4;
       }
@@ -1555,7 +1839,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
 }
 
 function isMergeable(mt: number): boolean {
-  return mt < MIGRATE_PCPTYPES;
+  return mt < K.MIGRATE_PCPTYPES;
 }
 
 function clamp(v: number, lo: number, hi: number): number {
@@ -1585,11 +1869,11 @@ function validateOptions(o: Required<BuddyOptions>): void {
     );
   }
   if (
-    o.lowmemReserveRatio.length !== MAX_NR_ZONES ||
+    o.lowmemReserveRatio.length !== Z.MAX_NR_ZONES ||
     o.lowmemReserveRatio.some((r) => !Number.isInteger(r) || r < 0)
   ) {
     throw new RangeError(
-      `lowmemReserveRatio: expected ${MAX_NR_ZONES} whole numbers >= 0 (DMA DMA32 Normal Movable Device)`,
+      `lowmemReserveRatio: expected ${Z.MAX_NR_ZONES} whole numbers >= 0 (DMA DMA32 Normal Movable Device)`,
     );
   }
   if (

@@ -217,18 +217,48 @@ export function buildZonelists(machine: Machine): {
   return { fallback, thisNode };
 }
 
+/**
+ * The constants of prepNewPage(), isOrdinaryRequest() and isOrdinaryFree(), which run on
+ * every allocation and free: enum members are written in as literals by esbuild, where a
+ * module-level or imported `const` is loaded and checked on every use. Checked against
+ * @mmsim/core below.
+ */
+enum E {
+  NUMA_NO_NODE = -1,
+  PGTY_NONE = 0,
+  MAX_PAGE_ORDER = 10,
+  GFP_ZONEMASK = 0xf,
+  __GFP_ZERO = 0x100,
+  PAGE_SIZE = 0x1000,
+  PG_RESERVED_BIT = 0x2000,
+  /** include/linux/gfp.h GFP_ZONE_BAD: the zone-modifier combinations that are a BUG. */
+  GFP_ZONE_BAD_BITS = 0xe8e8,
+  __GFP_COMP = 0x40000,
+  __GFP_BITS_MASK = 0x1ffffff,
+}
+if (
+  E.NUMA_NO_NODE !== NUMA_NO_NODE ||
+  E.PGTY_NONE !== PGTY_NONE ||
+  E.MAX_PAGE_ORDER !== MAX_PAGE_ORDER ||
+  E.GFP_ZONEMASK !== GFP_ZONEMASK ||
+  E.__GFP_ZERO !== __GFP_ZERO ||
+  E.PAGE_SIZE !== PAGE_SIZE ||
+  E.PG_RESERVED_BIT !== 1 << PG_reserved ||
+  E.__GFP_COMP !== __GFP_COMP ||
+  E.__GFP_BITS_MASK !== __GFP_BITS_MASK
+) {
+  throw new Error('page-alloc: a constant of @mmsim/core changed; update enum E of env.ts');
+}
+
 /** prep_new_page(): refcount 1, the allocation order recorded, __GFP_ZERO, __GFP_COMP. */
 export function prepNewPage(env: PageAllocatorEnv, pfn: Pfn, order: number, gfp: Gfp): void {
   const mm = env.memMap;
   mm.refcount[pfn] = 1;
   mm.order[pfn] = order;
   mm.owner[pfn] = 0;
-  if (gfp & __GFP_ZERO) env.memory.fill(pfn * PAGE_SIZE, PAGE_SIZE << order, 0);
-  if (gfp & __GFP_COMP && order > 0) mm.prepCompoundPage(pfn, order);
+  if (gfp & E.__GFP_ZERO) env.memory.fill(pfn * E.PAGE_SIZE, E.PAGE_SIZE << order, 0);
+  if (gfp & E.__GFP_COMP && order > 0) mm.prepCompoundPage(pfn, order);
 }
-
-/** include/linux/gfp.h GFP_ZONE_BAD: the zone-modifier combinations that are a BUG. */
-const GFP_ZONE_BAD_BITS = 0xe8e8;
 
 /**
  * Is this an ordinary allocation request: a valid order up to MAX_PAGE_ORDER, valid GFP
@@ -238,11 +268,11 @@ const GFP_ZONE_BAD_BITS = 0xe8e8;
 export function isOrdinaryRequest(gfp: Gfp, order: number, nid: number, nrNodes: number): boolean {
   return (
     order >>> 0 === order &&
-    order <= MAX_PAGE_ORDER &&
+    order <= E.MAX_PAGE_ORDER &&
     gfp >>> 0 === gfp &&
-    gfp <= __GFP_BITS_MASK &&
-    (nid === NUMA_NO_NODE || (nid >= 0 && nid < nrNodes && (nid | 0) === nid)) &&
-    ((GFP_ZONE_BAD_BITS >>> (gfp & GFP_ZONEMASK)) & 1) === 0
+    gfp <= E.__GFP_BITS_MASK &&
+    (nid === E.NUMA_NO_NODE || (nid >= 0 && nid < nrNodes && (nid | 0) === nid)) &&
+    ((E.GFP_ZONE_BAD_BITS >>> (gfp & E.GFP_ZONEMASK)) & 1) === 0
   );
 }
 
@@ -258,8 +288,8 @@ export function isOrdinaryFree(mm: MemMap, pfn: Pfn, order: number): boolean {
     pfn < mm.nrPages &&
     mm.refcount[pfn] === 1 &&
     mm.order[pfn] === order &&
-    (mm.flags[pfn]! & (1 << PG_reserved)) === 0 &&
-    mm.pageType[pfn] === PGTY_NONE &&
+    (mm.flags[pfn]! & E.PG_RESERVED_BIT) === 0 &&
+    mm.pageType[pfn] === E.PGTY_NONE &&
     mm.mapcount[pfn] === 0
   );
 }
