@@ -367,10 +367,16 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
    */
   declare private readonly gfpIndex: Int8Array;
   /**
-   * The first zone of each zonelist, -1 for an empty one: [nid * MAX_NR_ZONES + highest zone]
-   * of the fallback zonelists, then (+ nrSlots) of the __GFP_THISNODE ones.
+   * What allocPages() needs of a request before it touches a zone, per (nid << 6 |
+   * __GFP_THISNODE ? 32 : 0 | gfp & (GFP_ZONEMASK | GFP_MOVABLE_MASK)): the preferred zone
+   * (the zonelist's first) | gfp_zone() << 12 | the migrate type << 15 | the preferred zone's
+   * node << 17; -1 for an empty zonelist or a bad zone-modifier mix.
    */
-  declare private readonly preferredZone: Int32Array;
+  declare private readonly allocTable: Int32Array;
+  // numastat's counters (NumaStat's fields have no known type in V8, these do).
+  declare private readonly numaHit: Float64Array;
+  declare private readonly numaLocal: Float64Array;
+  declare private readonly numaOther: Float64Array;
   /**
    * Per (slot, highest zone): the high watermark + boost + lowmem_reserve, the mark of
    * zone_watermark_fast()'s order-0 shortcut in the fast path. Derived from wmark, boost and
@@ -456,17 +462,28 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     const zonelists = buildZonelists(env.machine);
     this.zonelistFallback = zonelists.fallback;
     this.zonelistThisNode = zonelists.thisNode;
-    this.preferredZone = new Int32Array(2 * S);
-    for (let i = 0; i < S; i++) {
-      this.preferredZone[i] = this.zonelistFallback[i]![0] ?? -1;
-      this.preferredZone[S + i] = this.zonelistThisNode[i]![0] ?? -1;
-    }
     this.gfpIndex = new Int8Array(K.GFP_INDEX_MASK + 1);
     for (let bits = 0; bits <= K.GFP_INDEX_MASK; bits++) {
       this.gfpIndex[bits] = isOrdinaryRequest(bits, 0, Z.NUMA_NO_NODE, 1)
         ? gfpZone(bits) | ((this.mobility ? gfpMigratetype(bits) : MT.UNMOVABLE) << 3)
         : -1;
     }
+    if (S > 0xfff) throw new RangeError(`${S} zone slots: allocTable holds 4096`);
+    this.allocTable = new Int32Array(machine.nrNodes << 6).fill(-1);
+    for (let nid = 0; nid < machine.nrNodes; nid++) {
+      for (let bits = 0; bits < 64; bits++) {
+        const g = this.gfpIndex[bits & K.GFP_INDEX_MASK]!;
+        if (g < 0) continue;
+        const zonelists = bits & 32 ? this.zonelistThisNode : this.zonelistFallback;
+        const pz = zonelists[nid * Z.MAX_NR_ZONES + (g & 7)]![0];
+        if (pz === undefined) continue;
+        this.allocTable[(nid << 6) | bits] =
+          pz | ((g & 7) << 12) | ((g >> 3) << 15) | (Math.floor(pz / Z.MAX_NR_ZONES) << 17);
+      }
+    }
+    this.numaHit = env.numaStat.numa_hit;
+    this.numaLocal = env.numaStat.numa_local;
+    this.numaOther = env.numaStat.numa_other;
     this.fastMark = new Int32Array(S * Z.MAX_NR_ZONES);
     // alloc_flags_nofragment(): avoid fragmenting when the preferred zone is Normal and a
     // DMA32 zone lies below it (on one node, or populated on this node).
@@ -946,7 +963,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
 
   /** pcp_allowed_order() */
   private pcpAllowedOrder(order: number): boolean {
-    return order <= O.COSTLY || (this.thp && order === PCPC.HPAGE_PMD_ORDER);
+    return order <= O.COSTLY || (this.thp === true && order === PCPC.HPAGE_PMD_ORDER);
   }
 
   /** nr_pcp_alloc(): how many blocks to pull from the zone into an empty pcp list. */
@@ -1238,7 +1255,7 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         }
         if (!this.zoneWatermarkPasses(slot, order, highestZone, allocFlags)) continue;
         let pfn: Pfn = K.NO_PAGE;
-        if (this.pcpOn && this.pcpAllowedOrder(order)) {
+        if (this.pcpOn === true && this.pcpAllowedOrder(order)) {
           pfn = this.rmqueuePcplist(slot, order, mt, allocFlags);
         }
         if (pfn < 0) pfn = this.rmqueueBuddy(slot, order, allocFlags, mt);
@@ -1336,19 +1353,18 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
       return this.rejectRequest(gfp, order, nid);
     if (gfp & K.__GFP_DIRECT_RECLAIM) this.ctx.mightSleep();
     const cpu = this.ctx.cpu;
-    if (nid === Z.NUMA_NO_NODE) nid = this.cpuNode[cpu]!;
-    const g = this.gfpIndex[gfp & K.GFP_INDEX_MASK]!;
-    const highestZone = g & 7;
-    const mt = g >> 3;
-    const pz =
-      this.preferredZone[
-        (gfp & K.__GFP_THISNODE ? this.nrSlots : 0) + nid * Z.MAX_NR_ZONES + highestZone
-      ]!;
-    if (pz >= 0 && order <= O.COSTLY && this.pcpOn) {
+    const cpuNid = this.cpuNode[cpu]!;
+    if (nid === Z.NUMA_NO_NODE) nid = cpuNid;
+    // __GFP_THISNODE (1 << 21) is bit 5 of the index.
+    const e =
+      this.allocTable[(nid << 6) | ((gfp & K.__GFP_THISNODE) >>> 16) | (gfp & K.GFP_INDEX_MASK)]!;
+    if (e >= 0 && order <= O.COSTLY && this.pcpOn === true) {
       // The common case of get_page_from_freelist(), step for step, in line: the preferred
       // zone passes its watermark and this CPU's list has a block (rmqueue_pcplist()).
+      const pz = e & 0xfff;
+      const highestZone = (e >>> 12) & 7;
       const p = cpu * this.nrSlots + pz;
-      const li = p * this.nrPcpLists + K.MIGRATE_PCPTYPES * order + mt;
+      const li = p * this.nrPcpLists + K.MIGRATE_PCPTYPES * order + ((e >>> 15) & 3);
       const head = this.pcpHead[li]!;
       if (head >= 0) {
         let ok = false;
@@ -1377,7 +1393,10 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
           else this.pcpTail[li] = -1;
           pcp[b + PCP.COUNT]! -= 1 << order;
           this.pgalloc[pz]! += 1 << order;
-          this.numaStat.zoneStatistics(pz, pz, this.cpuNode[cpu]!, 1);
+          // zone_statistics() with the preferred zone allocated from: a numa_hit.
+          this.numaHit[pz]! += 1;
+          if (e >>> 17 === cpuNid) this.numaLocal[pz]! += 1;
+          else this.numaOther[pz]! += 1;
           // prep_new_page()
           this.refcount[head] = 1;
           this.pageOrder[head] = order;
@@ -1387,7 +1406,8 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
         }
       }
     }
-    return this.allocFromZonelist(gfp, order, nid, highestZone, mt);
+    const g = this.gfpIndex[gfp & K.GFP_INDEX_MASK]!;
+    return this.allocFromZonelist(gfp, order, nid, g & 7, g >> 3);
   }
 
   /**
@@ -1577,7 +1597,10 @@ export class BuddyAllocator implements CheckablePageAllocator, ZoneReporting {
     this.stats.pgfree += 1 << order;
     // get_pageblock_migratetype()
     let mt = this.pageblockMt[pfn >>> O.PAGEBLOCK]!;
-    if (this.pcpOn && (order <= O.COSTLY || (this.thp && order === PCPC.HPAGE_PMD_ORDER))) {
+    if (
+      this.pcpOn === true &&
+      (order <= O.COSTLY || (this.thp === true && order === PCPC.HPAGE_PMD_ORDER))
+    ) {
       const p = this.ctx.cpu * this.nrSlots + slot;
       if (this.pcp[(p << 3) + PCP.HIGH_MAX]! > 0) {
         if (mt >= K.MIGRATE_PCPTYPES) {
