@@ -5,5 +5,7 @@ export default defineConfig({
   resolve: {
     alias: { '@mmsim/core': new URL('../core/src/index.ts', import.meta.url).pathname },
   },
-  test: { include: ['test/**/*.test.ts'] },
+  // Property tests take seconds when every package's suite runs at once on 2 cores: time
+  // limits catch hangs, not slowness (speed lives in the benchmarks).
+  test: { include: ['test/**/*.test.ts'], testTimeout: 30_000 },
 });

@@ -11,5 +11,7 @@ export default defineConfig({
       '@mmsim/core': src('core'),
     },
   },
-  test: { include: ['test/**/*.test.ts'] },
+  // Property tests take seconds when every package's suite runs at once on 2 cores: time
+  // limits catch hangs, not slowness (speed lives in the benchmarks).
+  test: { include: ['test/**/*.test.ts'], testTimeout: 30_000 },
 });

@@ -17,5 +17,7 @@ export default defineConfig({
       '@mmsim/kapi': src('kapi'),
     },
   },
-  test: { include: ['test/**/*.test.ts'] },
+  // Property tests take seconds when every package's suite runs at once on 2 cores: time
+  // limits catch hangs, not slowness (speed lives in the benchmarks).
+  test: { include: ['test/**/*.test.ts'], testTimeout: 30_000 },
 });
