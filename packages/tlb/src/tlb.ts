@@ -388,12 +388,44 @@ export class SetAssocTlb implements Tlb {
     return this.pa[i]! + (this.scanVa - this.tag[i]! * POW2[s]!);
   }
 
+  /**
+   * The last slot outside array 0 that a lookup found, with its array, set and way: a run of
+   * accesses to one huge page (the kernel's direct map is 1 GiB pages) checks it first. A
+   * refill or flush of the slot changes its tag, which the check compares.
+   */
+  private lastBig = -1;
+  private lastBigArray = 0;
+  private lastBigSet = 0;
+  private lastBigWay = 0;
+
   /** lookup() in the arrays from `from` on. */
   private lookupArrays(va: number, asid: number, from: number): number {
+    const j = this.lastBig;
+    if (from === 1 && j >= 0) {
+      if (
+        this.tag[j] === Math.floor(va * INV_POW2[this.shift[j]!]!) &&
+        (this.asid[j] === asid || this.global[j] !== 0)
+      ) {
+        this.policies[this.lastBigArray]!.touch(this.lastBigSet, this.lastBigWay);
+        this.stats.hits++;
+        return j;
+      }
+    }
     const i = this.find(va, asid, true, from);
     if (i < 0) this.stats.misses++;
     else this.stats.hits++;
     return i;
+  }
+
+  /** A lookup found slot `i` (array `a`, `set`, `way`): the policy hears of it. */
+  private touchFound(a: number, set: number, way: number, i: number): void {
+    this.policies[a]!.touch(set, way);
+    if (a > 0) {
+      this.lastBig = i;
+      this.lastBigArray = a;
+      this.lastBigSet = set;
+      this.lastBigWay = way;
+    }
   }
 
   /**
@@ -427,7 +459,7 @@ export class SetAssocTlb implements Tlb {
           this.shift[guess] === s &&
           (this.asid[guess] === asid || this.global[guess] !== 0)
         ) {
-          if (touch) this.policies[a]!.touch(set, guess - first);
+          if (touch) this.touchFound(a, set, guess - first, guess);
           return guess;
         }
         for (let way = 0; way < ways; way++) {
@@ -437,7 +469,7 @@ export class SetAssocTlb implements Tlb {
             this.shift[i] === s &&
             (this.asid[i] === asid || this.global[i] !== 0)
           ) {
-            if (touch) this.policies[a]!.touch(set, way);
+            if (touch) this.touchFound(a, set, way, i);
             this.hint[h] = i;
             return i;
           }
