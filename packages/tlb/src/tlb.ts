@@ -391,7 +391,9 @@ export class SetAssocTlb implements Tlb {
   /**
    * The last slot outside array 0 that a lookup found, with its array, set and way: a run of
    * accesses to one huge page (the kernel's direct map is 1 GiB pages) checks it first. A
-   * refill or flush of the slot changes its tag, which the check compares.
+   * refill or flush of the slot changes its tag, which the check compares. Where entries of
+   * two sizes overlap (software changed a page size without invalidating), this one answers
+   * rather than a smaller page's in an earlier array — the SDM (4.10.2.3) lets either.
    */
   private lastBig = -1;
   private lastBigArray = 0;

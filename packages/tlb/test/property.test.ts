@@ -217,14 +217,19 @@ describe('fully associative LRU TLB vs a reference model', () => {
               t.insert(va, o.asid, 0, shift, 0, o.global);
               continue;
             }
-            const expected = t
+            const matches = t
               .entries()
               .filter(
                 (e) =>
                   va >= e.va && va < e.va + 2 ** e.pageShift && (e.global || e.asid === o.asid),
               )
-              .sort((a, b) => arrayOf(a.slot) - arrayOf(b.slot) || a.pageShift - b.pageShift)[0];
-            expect(t.lookup(va, o.asid)).toBe(expected ? expected.slot : -1);
+              .sort((a, b) => arrayOf(a.slot) - arrayOf(b.slot) || a.pageShift - b.pageShift);
+            const got = t.lookup(va, o.asid);
+            // Entries of different sizes that overlap (a page size changed without an
+            // invalidation) may each answer, as on x86 (SDM 4.10.2.3): the first array's, or
+            // the huge page the TLB used last. One entry: that one.
+            if (matches.length <= 1) expect(got).toBe(matches[0]?.slot ?? -1);
+            else expect(matches.map((e) => e.slot)).toContain(got);
           }
         }),
         { numRuns: 150 },
