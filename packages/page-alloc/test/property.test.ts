@@ -259,7 +259,7 @@ describe.each(ALLOCATORS)('%s under random alloc/free/drain sequences', (_name, 
         fc.property(fc.array(opArb(nrNodes, nrCpus), { minLength: 1, maxLength: 100 }), (ops) => {
           runSequence(factory, spec, ops);
         }),
-        { numRuns: 40, seed: 0x6d6d73 },
+        { numRuns: 25, seed: 0x6d6d73 },
       );
     });
   }
