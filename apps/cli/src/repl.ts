@@ -5,7 +5,20 @@
  * terminal or a pipe (one command per line); `quit` or end of input leaves.
  */
 import { createInterface } from 'node:readline';
-import { type BootConfig, boot, formatPtr, type Kernel, parseGfp } from '@mmsim/kapi';
+import {
+  type BootConfig,
+  boot,
+  formatPtr,
+  type Kernel,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  PAGE_SIZE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  type Process,
+  parseGfp,
+} from '@mmsim/kapi';
 import { readProc } from '@mmsim/procfs';
 
 export interface ReplOptions {
@@ -18,7 +31,28 @@ const HELP = [
   'kmalloc SIZE [GFP]      kzalloc SIZE [GFP]      kfree $N        ksize $N',
   'vmalloc SIZE            vfree $N                alloc_pages ORDER [GFP]   free_pages $N ORDER',
   'write8 $N OFFSET BYTE   read8 $N OFFSET         cat PATH        dmesg       help   quit',
+  'processes: spawn NAME   fork $P   exit $P   ps   mmap $P LENGTH [rwx|none]   munmap $P ADDR LENGTH',
+  '           mprotect $P ADDR LENGTH PROT   brk $P ADDR   touch $P ADDR [LENGTH]',
+  '           uwrite8 $P ADDR OFFSET BYTE   uread8 $P ADDR OFFSET   (cat /proc/PID/maps)',
 ].join('\n');
+
+/** `rw`, `r-x`, `none` … as PROT_* bits. */
+function parseProt(cmd: string, w: string | undefined): number {
+  if (w === undefined) return PROT_READ | PROT_WRITE;
+  if (w === 'none') return 0;
+  if (!/^[rwx-]{1,3}$/.test(w))
+    throw new Error(`${cmd}: protection '${w}' is not like rw, r-x or none`);
+  return (
+    (w.includes('r') ? PROT_READ : 0) |
+    (w.includes('w') ? PROT_WRITE : 0) |
+    (w.includes('x') ? PROT_EXEC : 0)
+  );
+}
+
+/** A system call's -errno as text, or the value. */
+const syscall = (v: number, show: (v: number) => string): string =>
+  v < 0 ? `-${-v} (${ERRNO[-v] ?? 'error'})` : show(v);
+const ERRNO: Record<number, string> = { 1: 'EPERM', 12: 'ENOMEM', 17: 'EEXIST', 22: 'EINVAL' };
 
 /** Evaluate one line; returns the text to print. */
 export function evalLine(k: Kernel, vars: number[], line: string): string {
@@ -38,6 +72,12 @@ export function evalLine(k: Kernel, vars: number[], line: string): string {
     return n;
   };
   const gfp = (w: string | undefined) => (w === undefined ? parseGfp('GFP_KERNEL') : parseGfp(w));
+  const proc = (w: string | undefined): Process => {
+    const pid = num(w, 'pid');
+    const p = k.tasks.get(pid);
+    if (!p) throw new Error(`${cmd}: no process ${pid}`);
+    return p;
+  };
   const result = (v: number, show = `0x${formatPtr(v)}`) => {
     vars.push(v);
     return `$${vars.length} = ${v === 0 ? 'NULL' : show}`;
@@ -75,6 +115,72 @@ export function evalLine(k: Kernel, vars: number[], line: string): string {
       return readProc(k, args.join(' ')).trimEnd();
     case 'dmesg':
       return k.dmesg();
+    case 'spawn': {
+      if (args[0] === undefined) throw new Error('spawn: missing name');
+      const p = k.createProcess(args[0]);
+      return result(p.pid, `pid ${p.pid}`);
+    }
+    case 'fork': {
+      const c = k.fork(proc(args[0]));
+      return result(c.pid, `pid ${c.pid}`);
+    }
+    case 'exit':
+      proc(args[0]).exit();
+      return 'ok';
+    case 'ps':
+      return [
+        '    PID COMM             VSZ(kB)  RSS(kB)  MINFLT',
+        ...[...k.tasks.values()].map(
+          (p) =>
+            `${String(p.pid).padStart(7)} ${p.comm.padEnd(15)} ${String(p.mm!.totalVm * 4).padStart(8)} ${String(p.mm!.rss * 4).padStart(8)} ${String(p.minFlt).padStart(7)}`,
+        ),
+      ].join('\n');
+    case 'mmap': {
+      const p = proc(args[0]);
+      const a = p.mmap(
+        0,
+        num(args[1], 'length'),
+        parseProt(cmd, args[2]),
+        MAP_PRIVATE | MAP_ANONYMOUS,
+      );
+      return a < 0 ? syscall(a, String) : result(a, `0x${a.toString(16)}`);
+    }
+    case 'munmap':
+      return syscall(
+        proc(args[0]).munmap(num(args[1], 'address'), num(args[2], 'length')),
+        () => 'ok',
+      );
+    case 'mprotect':
+      return syscall(
+        proc(args[0]).mprotect(
+          num(args[1], 'address'),
+          num(args[2], 'length'),
+          parseProt(cmd, args[3]),
+        ),
+        () => 'ok',
+      );
+    case 'brk': {
+      const b = proc(args[0]).brk(args[1] === undefined ? 0 : num(args[1], 'address'));
+      return `0x${b.toString(16)}`;
+    }
+    case 'touch': {
+      // One write per page: each first touch is a page fault.
+      const p = proc(args[0]);
+      const a = num(args[1], 'address');
+      const len = args[2] === undefined ? 1 : num(args[2], 'length');
+      const before = p.minFlt;
+      for (let off = 0; off < len; off += PAGE_SIZE) p.mem.write8(a + off, 1);
+      return `${p.minFlt - before} page fault(s), RSS ${p.mm!.rss * 4} kB`;
+    }
+    case 'uwrite8': {
+      const p = proc(args[0]);
+      p.mem.write8(num(args[1], 'address') + num(args[2], 'offset'), num(args[3], 'byte'));
+      return 'ok';
+    }
+    case 'uread8': {
+      const p = proc(args[0]);
+      return `0x${p.mem.read8(num(args[1], 'address') + num(args[2], 'offset')).toString(16)}`;
+    }
     default:
       throw new Error(`unknown command '${cmd}' (try: help)`);
   }

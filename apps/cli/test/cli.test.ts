@@ -176,6 +176,48 @@ describe('mmsim repl', () => {
     expect(out[5]).toBe("unknown command 'bogus' (try: help)");
     expect(out[6]).toMatch(/^Node 0, zone {6}DMA /);
   });
+
+  it('runs processes: mmap, page faults on touch, fork, ps, a segfault, system-call errors', () => {
+    const input = [
+      'spawn demo',
+      'mmap $1 65536',
+      'touch $1 $2 16384',
+      'uread8 $1 $2 0',
+      'fork $1',
+      'uwrite8 $3 $2 0 7',
+      'ps',
+      'mprotect $1 $2 4096 r',
+      'uwrite8 $1 $2 0 1',
+      'mmap $3 0',
+      'munmap $3 1 4096',
+      'cat /proc/1001/maps',
+      'quit',
+    ].join('\n');
+    const r = spawnSync(process.execPath, [CLI, 'repl', '--machine', 'tiny'], {
+      input,
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n')).toEqual([
+      '$1 = pid 1000',
+      '$2 = 0x7ffff7fef000',
+      '4 page fault(s), RSS 16 kB',
+      '0x1',
+      '$3 = pid 1001',
+      'ok',
+      '    PID COMM             VSZ(kB)  RSS(kB)  MINFLT',
+      '   1000 demo                 196       16       4',
+      '   1001 demo                 196       16       1',
+      'ok',
+      'demo[1000]: segfault at 7ffff7fef000 ip 0000000000000000 sp 00007fffffffe000 error 7 likely on CPU 0 (core 0, socket 0)',
+      'Code: Unable to access opcode bytes at 0xffffffffffffffd6.',
+      '-22 (EINVAL)',
+      '-22 (EINVAL)',
+      '7ffff7fef000-7ffff7fff000 rw-p 00000000 00:00 0 ',
+      '7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]',
+      '',
+    ]);
+  });
 });
 
 describe('mmsim tour (the demo)', () => {

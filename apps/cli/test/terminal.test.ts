@@ -424,6 +424,9 @@ const suite = () => {
           'kmalloc SIZE [GFP]      kzalloc SIZE [GFP]      kfree $N        ksize $N',
           'vmalloc SIZE            vfree $N                alloc_pages ORDER [GFP]   free_pages $N ORDER',
           'write8 $N OFFSET BYTE   read8 $N OFFSET         cat PATH        dmesg       help   quit',
+          'processes: spawn NAME   fork $P   exit $P   ps   mmap $P LENGTH [rwx|none]   munmap $P ADDR LENGTH',
+          '           mprotect $P ADDR LENGTH PROT   brk $P ADDR   touch $P ADDR [LENGTH]',
+          '           uwrite8 $P ADDR OFFSET BYTE   uread8 $P ADDR OFFSET   (cat /proc/PID/maps)',
         ]);
         expect(await type(s, '')).toEqual([]);
 
