@@ -958,16 +958,19 @@ export class UserSpace {
 
   /** zap_page_range(): give back the pages of [start, end) and clear their entries. */
   zapRange(mm: MmStruct, start: number, end: number): void {
+    const m = this.memory;
     this.forEachPte(mm, start, end, (e) => {
       const pfn = this.ptePfn(e);
       if (pfn !== this.zeroPfn) this.putAnon(pfn, mm);
       // PROT_NONE entries are not present to pgd.unmap(): clear them here.
-      this.memory.write32(e, 0);
-      this.memory.write32(e + 4, 0);
+      if (!(m.read32(e) & _PAGE_PRESENT)) {
+        m.write32(e, 0);
+        m.write32(e + 4, 0);
+      }
     });
-    // Free the page tables that became empty.
+    // Clear the present entries and free the page tables that became empty (free_pgtables()).
     mm.pgd.unmap(start, end - start);
-    for (const m of this.k.mmus) m.flushRange(start, end, mm.asid);
+    for (const mmu of this.k.mmus) mmu.flushRange(start, end, mm.asid);
   }
 
   /** change_protection(): rewrite the PTEs of [start, end) for VM_* `bits`. */
