@@ -178,8 +178,12 @@ export function meminfoValues(k: Kernel): Record<string, number> {
   v.SReclaimable = sRecl * KB_PER_PAGE;
   v.SUnreclaim = sUnrecl * KB_PER_PAGE;
   v.PageTables = k.pageTablePages * KB_PER_PAGE;
-  // NR_ANON_MAPPED: the processes' anonymous pages.
+  // NR_ANON_MAPPED: the processes' anonymous pages. A new anonymous folio starts on the
+  // inactive anon LRU (folio_add_lru_vma()); nothing here ages or promotes it, and there is
+  // no file cache, so they are all of Inactive.
   v.AnonPages = k.userspace.anonPages * KB_PER_PAGE;
+  v['Inactive(anon)'] = v.AnonPages;
+  v.Inactive = v['Inactive(anon)']! + v['Inactive(file)']!;
   // mm/util.c vm_commit_limit(): totalram * sysctl_overcommit_ratio (50) / 100 + swap (none).
   v.CommitLimit = Math.floor((totalram * 50) / 100) * KB_PER_PAGE;
   const vm = k.vmallocArea.meminfo();

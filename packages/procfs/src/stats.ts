@@ -303,6 +303,7 @@ export function vmstatCounters(k: Kernel): Record<string, number> {
   out.nr_page_table_pages = sum(pages.pageTables);
   out.nr_memmap_boot_pages = memmapBootPages(k);
   out.nr_anon_pages = k.userspace.anonPages;
+  out.nr_inactive_anon = k.userspace.anonPages;
   out.pgfault = k.userspace.pgfault;
   out.pgreuse = k.userspace.pgreuse;
   const st = (

@@ -48,6 +48,9 @@ describe('a process in /proc', () => {
     const m = meminfo(k);
     const v = vmstat(k);
     expect(field(m, 'AnonPages')).toBe(40);
+    expect(field(m, 'Inactive(anon)')).toBe(40);
+    expect(field(m, 'Inactive')).toBe(field(idle.m, 'Inactive') + 40);
+    expect(field(v, 'nr_inactive_anon')).toBe(10);
     // The process's own tables: its top table and one table per level under the mapping.
     expect(field(m, 'PageTables')).toBe(field(idle.m, 'PageTables') + 4 * 4);
     // 10 pages, 4 table pages (the top table and one per level under the mapping).
