@@ -484,6 +484,23 @@ function malformed(why: string): number {
   return 3;
 }
 
+/** The fields an event line may leave out, at their "absent" values, before its fields are read. */
+function clearFields(ev: KmemEvent): void {
+  ev.callSite = '';
+  ev.ptr = 0;
+  ev.bytesReq = 0;
+  ev.bytesAlloc = 0;
+  ev.gfp = 0;
+  ev.gfpText = '';
+  ev.node = -1;
+  ev.accounted = false;
+  ev.name = '';
+  ev.page = 0;
+  ev.pfn = -1;
+  ev.order = 0;
+  ev.migratetype = 0;
+}
+
 /** Reset `ev` and read `line` into it. */
 function parseInto(ev: KmemEvent, line: Uint8Array, start: number, lineEnd: number): number {
   let end = lineEnd;
@@ -566,19 +583,7 @@ function parseInto(ev: KmemEvent, line: Uint8Array, start: number, lineEnd: numb
   ev.preemptDepth = flags.length > 3 ? depth(flags[3]!) : 0;
   ev.migrateDisable = flags.length > 4 ? depth(flags[4]!) : 0;
   ev.timestamp = timestamp;
-  ev.callSite = '';
-  ev.ptr = 0;
-  ev.bytesReq = 0;
-  ev.bytesAlloc = 0;
-  ev.gfp = 0;
-  ev.gfpText = '';
-  ev.node = -1;
-  ev.accounted = false;
-  ev.name = '';
-  ev.page = 0;
-  ev.pfn = -1;
-  ev.order = 0;
-  ev.migratetype = 0;
+  clearFields(ev);
   const r = fields(ev, line, end, nameEnd + 2);
   if (r !== null) return malformed(`${kind}: ${r}`);
   return EVENT;
@@ -842,19 +847,7 @@ export function fastEvent(ev: KmemEvent, line: Uint8Array, dv: DataView, s: numb
   ev.preemptDepth = slotPreempt[flagsSlot]!;
   ev.migrateDisable = slotMigrate[flagsSlot]!;
   ev.timestamp = timestamp;
-  ev.callSite = '';
-  ev.ptr = 0;
-  ev.bytesReq = 0;
-  ev.bytesAlloc = 0;
-  ev.gfp = 0;
-  ev.gfpText = '';
-  ev.node = -1;
-  ev.accounted = false;
-  ev.name = '';
-  ev.page = 0;
-  ev.pfn = -1;
-  ev.order = 0;
-  ev.migratetype = 0;
+  clearFields(ev);
 
   c = line[p]!;
   if (c === 107 /* k */) {
