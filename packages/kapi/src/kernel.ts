@@ -39,10 +39,12 @@ import {
   PAGE_OFFSET,
   PAGE_SHIFT,
   PAGE_SIZE,
+  PGTY_slab,
   type PhysicalMemory,
   PROT_GLOBAL,
   PROT_READ,
   PROT_WRITE,
+  SLAB_RECLAIM_ACCOUNT,
   type SlabAllocator,
   type SlabCtor,
   type SlabInfo,
@@ -96,6 +98,8 @@ export class Kernel {
   readonly klog: Klog;
   readonly ctx: ExecContext;
   readonly memory: PhysicalMemory;
+  /** init_mm's page-table pages on each node. */
+  private readonly kernelTablesByNode: Int32Array;
   /** Processes: their address spaces, the fault handler, the counters. */
   readonly userspace: UserSpace;
   /** Page-table pages: init_mm's and every process's (the PageTables line of /proc/meminfo). */
@@ -176,6 +180,7 @@ export class Kernel {
         "'buddy', 'bitmap' or a factory (env) => PageAllocator",
       );
     this.pages = pageFactory(this.env);
+    this.kernelTablesByNode = new Int32Array(machine.nrNodes);
 
     // The kernel's page tables: table pages from the page allocator.
     const pages = this.pages;
@@ -186,10 +191,12 @@ export class Kernel {
           Math.max(0, Math.log2(size) - PAGE_SHIFT),
         );
         if (pfn === NO_PAGE) return -1;
+        this.kernelTablesByNode[this.env.memMap.node[pfn]!]!++;
         this.userspace?.kernelTablesChanged(false);
         return pfn * PAGE_SIZE;
       },
       freeTable: (paddr: number, size: number) => {
+        this.kernelTablesByNode[this.env.memMap.node[paddr / PAGE_SIZE]!]!--;
         pages.freePages(paddr / PAGE_SIZE, Math.max(0, Math.log2(size) - PAGE_SHIFT));
         // No process may keep a pointer to a table init_mm gave back.
         this.userspace?.kernelTablesChanged(true);
@@ -258,6 +265,67 @@ export class Kernel {
     });
     this.mem = new KernelMemory(this);
     this.userspace = new UserSpace(this);
+    // show_mem() in allocation-failure and OOM reports prints what each node holds.
+    this.env.nodeMemStats = () => {
+      const p = this.nodePages();
+      return p.anon.map((anon, nid) => ({
+        inactiveAnon: anon,
+        slabReclaimable: p.slabReclaimable[nid]!,
+        slabUnreclaimable: p.slabUnreclaimable[nid]!,
+        pageTables: p.pageTables[nid]!,
+      }));
+    };
+  }
+
+  /**
+   * Pages each node holds for the kernel and its processes: slab pages split by
+   * SLAB_RECLAIM_ACCOUNT (from the caches' counts on one node; else, and under SLOB, whose
+   * pages serve every size, from one walk of struct page), page tables, anonymous pages.
+   */
+  nodePages(): NodePages {
+    const n = this.machine.nrNodes;
+    const out: NodePages = {
+      slabReclaimable: new Array<number>(n).fill(0),
+      slabUnreclaimable: new Array<number>(n).fill(0),
+      pageTables: Array.from(
+        { length: n },
+        (_, nid) => this.kernelTablesByNode[nid]! + this.userspace.tablesByNode[nid]!,
+      ),
+      anon: Array.from(this.userspace.anonByNode),
+    };
+    if (n === 1 && this.slab.name !== 'slob') {
+      for (const c of this.slab.caches()) {
+        const s = this.slab.cacheInfo(c);
+        const pages = s.num_slabs << s.cache_order;
+        if (c.flags & SLAB_RECLAIM_ACCOUNT) out.slabReclaimable[0]! += pages;
+        else out.slabUnreclaimable[0]! += pages;
+      }
+      return out;
+    }
+    const mm = this.env.memMap;
+    const info = new Map<object, { pages: number; reclaimable: boolean }>();
+    for (let pfn = 0; pfn < mm.nrPages; pfn++) {
+      if (mm.pageType[pfn] !== PGTY_slab) continue;
+      const nid = mm.node[pfn]!;
+      const c = this.slab.virt_to_cache(this.page_address(pfn));
+      let pages = 1;
+      let reclaimable = false;
+      if (c) {
+        let i = info.get(c);
+        if (!i) {
+          i = {
+            pages: 1 << this.slab.cacheInfo(c).cache_order,
+            reclaimable: (c.flags & SLAB_RECLAIM_ACCOUNT) !== 0,
+          };
+          info.set(c, i);
+        }
+        pages = i.pages;
+        reclaimable = i.reclaimable;
+      }
+      if (reclaimable) out.slabReclaimable[nid]! += pages;
+      else out.slabUnreclaimable[nid]! += pages;
+    }
+    return out;
   }
 
   /** kernel_physical_mapping_init(): every RAM range at PAGE_OFFSET, in the largest pages. */
@@ -701,6 +769,16 @@ export class Kernel {
       processes: this.userspace.tasks.size,
     };
   }
+}
+
+/** Pages per node (index = node id) that the kernel and its processes hold. */
+export interface NodePages {
+  slabReclaimable: number[];
+  slabUnreclaimable: number[];
+  /** init_mm's page tables and every process's. */
+  pageTables: number[];
+  /** Processes' anonymous pages. */
+  anon: number[];
 }
 
 /** A page allocator that can describe its zones (the buddy and bitmap allocators can). */

@@ -614,15 +614,21 @@ export class UserSpace {
   zeroPfn = NO_PAGE;
   /** Bumped whenever init_mm's page tables gain or lose a table. */
   kernelGen = 0;
-  /** vmstat: pgfault, pgreuse; NR_ANON_MAPPED. */
+  /** vmstat: pgfault, pgreuse; NR_ANON_MAPPED, also per node. */
   pgfault = 0;
   pgreuse = 0;
   anonPages = 0;
+  readonly anonByNode: Int32Array;
+  /** Processes' page-table pages per node. */
+  readonly tablesByNode: Int32Array;
 
   constructor(private readonly k: Kernel) {
     this.memory = k.memory;
     this.cpuMm = new Array<MmStruct | null>(k.machine.nrCpus).fill(null);
+    this.anonByNode = new Int32Array(k.machine.nrNodes);
+    this.tablesByNode = new Int32Array(k.machine.nrNodes);
     const pages = k.pages;
+    const node = k.env.memMap.node;
     // GFP_PGTABLE_USER: zeroed kernel pages, accounted to the process.
     this.tableAllocator = {
       allocTable: (size: number) => {
@@ -630,10 +636,14 @@ export class UserSpace {
           GFP_KERNEL | __GFP_ZERO,
           Math.max(0, Math.log2(size) - PAGE_SHIFT),
         );
-        return pfn === NO_PAGE ? -1 : pfn * PAGE_SIZE;
+        if (pfn === NO_PAGE) return -1;
+        this.tablesByNode[node[pfn]!]!++;
+        return pfn * PAGE_SIZE;
       },
-      freeTable: (pa: number, size: number) =>
-        pages.freePages(pa / PAGE_SIZE, Math.max(0, Math.log2(size) - PAGE_SHIFT)),
+      freeTable: (pa: number, size: number) => {
+        this.tablesByNode[node[pa / PAGE_SIZE]!]!--;
+        pages.freePages(pa / PAGE_SIZE, Math.max(0, Math.log2(size) - PAGE_SHIFT));
+      },
     };
   }
 
@@ -832,6 +842,7 @@ export class UserSpace {
         const mm = this.k.env.memMap;
         mm.mapcount[pfn] = 1;
         this.anonPages++;
+        this.anonByNode[mm.node[pfn]!]!++;
         return pfn;
       }
       if (!this.oomKill(task, gfp)) return NO_PAGE;
@@ -912,7 +923,10 @@ export class UserSpace {
   /** Drop one mapping of an anonymous page (page_remove_rmap() + put_page()). */
   private putAnon(pfn: number, mm: MmStruct | null): void {
     const mmap = this.k.env.memMap;
-    if (--mmap.mapcount[pfn]! === 0) this.anonPages--;
+    if (--mmap.mapcount[pfn]! === 0) {
+      this.anonPages--;
+      this.anonByNode[mmap.node[pfn]!]!--;
+    }
     if (mm) mm.rss--;
     this.k.pages.freePages(pfn, 0);
   }

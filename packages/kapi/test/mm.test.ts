@@ -410,6 +410,7 @@ describe('the kernel and user memory', () => {
 describe('out of memory', () => {
   it('the OOM killer kills the biggest process and its memory comes back', () => {
     const k = boot({ machine: 'tiny' });
+    const buf = k.kmalloc(100, 0xcc0); // a slab page the report counts
     const before = k.pages.nrFreePages();
     const small = k.createProcess('small');
     small.mem.write8(small.mmap(0, P, RW, ANON), 1);
@@ -436,8 +437,23 @@ describe('out of memory', () => {
     expect(log[tasks + 2]).toBe(
       '[   1000]     0  1000       34        1        1        0         0    16384        0             0 small',
     );
-    expect(log[tasks + 3]).toMatch(
-      /^\[ {3}1001\] {5}0 {2}1001 {4}32801 +(\d+) +\1 +0 +0 +\d+ +0 {13}0 hog$/,
+    const hogRss = /^\[ {3}1001\] {5}0 {2}1001 {4}32801 +(\d+) +\1 +0 +0 +(\d+) +0 {13}0 hog$/.exec(
+      log[tasks + 3]!,
+    );
+    expect(hogRss).not.toBe(null);
+    // show_mem() knows what the processes and the slab hold (mm/show_mem.c).
+    const memInfo = log.indexOf('Mem-Info:');
+    expect(log[memInfo + 1]).toBe(
+      `active_anon:0 inactive_anon:${1 + Number(hogRss![1])} isolated_anon:0`,
+    );
+    expect(log[memInfo + 4]).toBe(' slab_reclaimable:0 slab_unreclaimable:1');
+    // init_mm's tables, small's 4 and hog's (pgtables_bytes in the task table).
+    const tables = k.pgd.tablePages + 4 + Number(hogRss![2]) / 4096;
+    expect(log[memInfo + 5]).toBe(` mapped:0 shmem:0 pagetables:${tables}`);
+    expect(log[memInfo + 9]).toMatch(
+      new RegExp(
+        `^Node 0 active_anon:0kB inactive_anon:${4 * (1 + Number(hogRss![1]))}kB .* pagetables:${4 * tables}kB sec_pagetables:0kB all_unreclaimable\\? no$`,
+      ),
     );
     expect(log[tasks + 4]).toBe(
       'oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/,task=hog,pid=1001,uid=0',
@@ -450,6 +466,7 @@ describe('out of memory', () => {
     small.exit();
     // Everything but the zero page... which was never needed: all back.
     expect(k.pages.nrFreePages()).toBe(before);
+    k.kfree(buf);
   });
 });
 

@@ -18,6 +18,21 @@ export interface PageAllocatorEnv {
   readonly ctx: ExecContext;
   /** numa_hit/numa_miss/… counters per zone; the allocator updates them. */
   readonly numaStat: NumaStat;
+  /**
+   * What the layers above hold on each node (index = node id), for the Mem-Info block of the allocation-failure and
+   * OOM reports (mm/show_mem.c). A kernel sets it; without one those fields print 0.
+   */
+  nodeMemStats?: (() => NodeMemStats[]) | undefined;
+}
+
+/** Pages a node's memory holds for the layers above the page allocator. */
+export interface NodeMemStats {
+  /** Anonymous pages of processes, on the inactive LRU (NR_INACTIVE_ANON). */
+  inactiveAnon: number;
+  slabReclaimable: number;
+  slabUnreclaimable: number;
+  /** Page-table pages (NR_PAGETABLE). */
+  pageTables: number;
 }
 
 /** A factory that builds an allocator on an environment; kapi's boot() takes one. */

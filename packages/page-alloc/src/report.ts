@@ -23,7 +23,7 @@ import {
   PG_reserved,
   PGTY_NONE,
 } from '@mmsim/core';
-import type { PageAllocatorEnv, ZoneReporting } from './api.js';
+import type { NodeMemStats, PageAllocatorEnv, ZoneReporting } from './api.js';
 
 const K = (pages: number): number => pages * 4;
 
@@ -111,24 +111,36 @@ export class AllocReports {
     const snaps = populated.map((z) => this.zones.zoneSnapshot(z.nid, z.type));
     const free = snaps.reduce((s, z) => s + z.free, 0);
     const freePcp = snaps.reduce((s, z) => s + z.freePcp, 0);
+    const above = this.env.nodeMemStats?.();
+    const nodeStats = machine.nodes.map(
+      (n) =>
+        above?.[n.nid] ?? {
+          inactiveAnon: 0,
+          slabReclaimable: 0,
+          slabUnreclaimable: 0,
+          pageTables: 0,
+        },
+    );
+    const total = (key: keyof NodeMemStats) => nodeStats.reduce((s, n) => s + n[key], 0);
     const lines: string[] = [
       'Mem-Info:',
-      'active_anon:0 inactive_anon:0 isolated_anon:0',
+      `active_anon:0 inactive_anon:${total('inactiveAnon')} isolated_anon:0`,
       ' active_file:0 inactive_file:0 isolated_file:0',
       ' unevictable:0 dirty:0 writeback:0',
-      ' slab_reclaimable:0 slab_unreclaimable:0',
-      ' mapped:0 shmem:0 pagetables:0',
+      ` slab_reclaimable:${total('slabReclaimable')} slab_unreclaimable:${total('slabUnreclaimable')}`,
+      ` mapped:0 shmem:0 pagetables:${total('pageTables')}`,
       ' sec_pagetables:0 bounce:0',
       ' kernel_misc_reclaimable:0',
       ` free:${free} free_pcp:${freePcp} free_cma:0`,
     ];
     for (const node of machine.nodes) {
       if (!populated.some((z) => z.nid === node.nid)) continue;
+      const ns = nodeStats[node.nid]!;
       lines.push(
-        `Node ${node.nid} active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB ` +
+        `Node ${node.nid} active_anon:0kB inactive_anon:${K(ns.inactiveAnon)}kB active_file:0kB inactive_file:0kB ` +
           'unevictable:0kB isolated(anon):0kB isolated(file):0kB mapped:0kB dirty:0kB ' +
           'writeback:0kB shmem:0kB shmem_thp:0kB shmem_pmdmapped:0kB anon_thp:0kB ' +
-          'writeback_tmp:0kB kernel_stack:0kB pagetables:0kB sec_pagetables:0kB ' +
+          `writeback_tmp:0kB kernel_stack:0kB pagetables:${K(ns.pageTables)}kB sec_pagetables:0kB ` +
           'all_unreclaimable? no',
       );
     }

@@ -573,3 +573,27 @@ describe('per-CPU lists stay bounded', () => {
     expect(buddy.verify()).toEqual([]);
   });
 });
+
+describe('show_mem() with what the layers above hold', () => {
+  it('prints the anon, slab and page-table pages a kernel reports per node', () => {
+    const env = createPageAllocatorEnv('tiny');
+    const buddy = createBuddyAllocator(env);
+    env.nodeMemStats = () => [
+      { inactiveAnon: 3, slabReclaimable: 1, slabUnreclaimable: 2, pageTables: 5 },
+    ];
+    const seq = env.klog.nextSeq;
+    buddy.showMem();
+    const lines = env.klog.lines(seq);
+    expect(lines.slice(0, 6)).toEqual([
+      'Mem-Info:',
+      'active_anon:0 inactive_anon:3 isolated_anon:0',
+      ' active_file:0 inactive_file:0 isolated_file:0',
+      ' unevictable:0 dirty:0 writeback:0',
+      ' slab_reclaimable:1 slab_unreclaimable:2',
+      ' mapped:0 shmem:0 pagetables:5',
+    ]);
+    expect(lines[9]).toMatch(
+      /^Node 0 active_anon:0kB inactive_anon:12kB .* kernel_stack:0kB pagetables:20kB sec_pagetables:0kB all_unreclaimable\? no$/,
+    );
+  });
+});

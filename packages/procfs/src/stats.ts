@@ -14,8 +14,8 @@
  * Every other counter of the reference kernel is listed with the value 0: the simulator
  * keeps no LRU lists, page cache, swap, writeback or compaction.
  */
-import { MAX_NR_ZONES, PAGE_SIZE, PGTY_slab, SLAB_RECLAIM_ACCOUNT } from '@mmsim/core';
-import type { Kernel } from '@mmsim/kapi';
+import { MAX_NR_ZONES, PAGE_SIZE } from '@mmsim/core';
+import type { Kernel, NodePages } from '@mmsim/kapi';
 import { NUMA_STAT_NAMES, populatedZones, ZONE_STAT_NAMES, zoneCounters } from './zones.js';
 
 /** enum node_stat_item as /proc/zoneinfo and /proc/vmstat print it on Linux 6.18. */
@@ -204,69 +204,21 @@ export const VMSTAT_NAMES: readonly string[] = [
   'nr_unstable',
 ];
 
-/** Pages of kernel memory per node, from one walk of the memory map. */
-export interface NodePages {
-  slabReclaimable: number[];
-  slabUnreclaimable: number[];
-  pageTables: number[];
-}
+/** Pages per node that the kernel and its processes hold (the kernel's own count). */
+export type { NodePages } from '@mmsim/kapi';
 
-/**
- * Slab pages per node, split by SLAB_RECLAIM_ACCOUNT: from the caches' counts on one node,
- * else (and under SLOB, whose pages serve every size) from one walk of struct page.
- */
+/** Slab, page-table and anonymous pages per node: `k.nodePages()`. */
 export function nodePages(k: Kernel): NodePages {
-  const n = k.machine.nrNodes;
-  const out: NodePages = {
-    slabReclaimable: new Array<number>(n).fill(0),
-    slabUnreclaimable: new Array<number>(n).fill(0),
-    pageTables: new Array<number>(n).fill(0),
-  };
-  // init_mm's page tables: the machine's first node holds them (they are allocated at boot,
-  // from the boot CPU's node, before anything else runs).
-  out.pageTables[0] = k.pageTablePages;
-  if (n === 1 && k.slab.name !== 'slob') {
-    // One node: the caches' own counts say it all, without walking every struct page.
-    for (const c of k.slab.caches()) {
-      const s = k.slab.cacheInfo(c);
-      const pages = s.num_slabs << s.cache_order;
-      if (c.flags & SLAB_RECLAIM_ACCOUNT) out.slabReclaimable[0]! += pages;
-      else out.slabUnreclaimable[0]! += pages;
-    }
-    return out;
-  }
-  const mm = k.env.memMap;
-  const info = new Map<object, { pages: number; reclaimable: boolean }>();
-  const pageOffset = k.page_address(0);
-  for (let pfn = 0; pfn < mm.nrPages; pfn++) {
-    if (mm.pageType[pfn] !== PGTY_slab) continue;
-    const nid = mm.node[pfn]!;
-    const c = k.slab.virt_to_cache(pageOffset + pfn * PAGE_SIZE);
-    let pages = 1;
-    let reclaimable = false;
-    if (c) {
-      let i = info.get(c);
-      if (!i) {
-        i = {
-          pages: 1 << k.slab.cacheInfo(c).cache_order,
-          reclaimable: (c.flags & SLAB_RECLAIM_ACCOUNT) !== 0,
-        };
-        info.set(c, i);
-      }
-      pages = i.pages;
-      reclaimable = i.reclaimable;
-    }
-    if (reclaimable) out.slabReclaimable[nid]! += pages;
-    else out.slabUnreclaimable[nid]! += pages;
-  }
-  return out;
+  return k.nodePages();
 }
 
 /** The per-node stats block of /proc/zoneinfo: [name, value] in enum node_stat_item order. */
 export function nodeStats(k: Kernel, nid: number, pages = nodePages(k)): [string, number][] {
   const values: Record<string, number> = {
+    nr_inactive_anon: pages.anon[nid] ?? 0,
     nr_slab_reclaimable: pages.slabReclaimable[nid] ?? 0,
     nr_slab_unreclaimable: pages.slabUnreclaimable[nid] ?? 0,
+    nr_anon_pages: pages.anon[nid] ?? 0,
     nr_page_table_pages: pages.pageTables[nid] ?? 0,
   };
   return NODE_STAT_NAMES.map((name) => [name, values[name] ?? 0]);

@@ -1,6 +1,6 @@
 import { boot, MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from '@mmsim/kapi';
 import { describe, expect, it } from 'vitest';
-import { meminfo, readProc, vmstat } from '../src/index.js';
+import { meminfo, readProc, vmstat, zoneinfo } from '../src/index.js';
 import { lines } from './helpers.js';
 
 const field = (text: string, name: string) =>
@@ -51,6 +51,11 @@ describe('a process in /proc', () => {
     expect(field(m, 'Inactive(anon)')).toBe(40);
     expect(field(m, 'Inactive')).toBe(field(idle.m, 'Inactive') + 40);
     expect(field(v, 'nr_inactive_anon')).toBe(10);
+    // /proc/zoneinfo's per-node block (the first zone of node 0 prints it).
+    const z = zoneinfo(k);
+    expect(z).toMatch(/\n {6}nr_inactive_anon 10\n/);
+    expect(z).toMatch(/\n {6}nr_anon_pages 10\n/);
+    expect(z).toContain(`\n      nr_page_table_pages ${k.pageTablePages}\n`);
     // The process's own tables: its top table and one table per level under the mapping.
     expect(field(m, 'PageTables')).toBe(field(idle.m, 'PageTables') + 4 * 4);
     // 10 pages, 4 table pages (the top table and one per level under the mapping).
