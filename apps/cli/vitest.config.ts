@@ -1,10 +1,3 @@
-import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { packageTestConfig } from '../../scripts/vitest.shared.js';
 
-export default defineConfig({
-  test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    setupFiles: [fileURLToPath(new URL('../../scripts/vitest-setup.ts', import.meta.url))],
-  },
-});
+export default packageTestConfig(import.meta.url);
