@@ -929,26 +929,33 @@ function callSiteAndPtrAt(ev: KmemEvent, line: Uint8Array, dv: DataView, p: numb
   return fEnd;
 }
 
-/** The cache name at p (after `name=`) into ev: where it ends, or -1. */
-function nameAt(ev: KmemEvent, line: Uint8Array, dv: DataView, p: number): number {
+/**
+ * The interned token at p (up to the next space or newline): its slot, with fEnd at its end;
+ * -1 when p is -1, the token is empty or cannot be interned.
+ */
+function tokenSlotAt(line: Uint8Array, dv: DataView, p: number): number {
   if (p < 0) return -1;
   const h = tokenAt(dv, p);
   const e = fEnd;
   if (e === p) return -1;
   const slot = internSlotDv(line, dv, p, e, h);
+  fEnd = e;
+  return slot;
+}
+
+/** The cache name at p (after `name=`) into ev: where it ends, or -1. */
+function nameAt(ev: KmemEvent, line: Uint8Array, dv: DataView, p: number): number {
+  const slot = tokenSlotAt(line, dv, p);
   if (slot < 0) return -1;
   ev.name = internValues[slot]!;
-  return e;
+  return fEnd;
 }
 
 /** The gfp_flags value at p into ev: where it ends, or -1 (also when it does not parse). */
 function gfpAt(ev: KmemEvent, line: Uint8Array, dv: DataView, p: number): number {
-  if (p < 0) return -1;
-  const h = tokenAt(dv, p);
-  const e = fEnd;
-  if (e === p) return -1;
-  const slot = internSlotDv(line, dv, p, e, h);
+  const slot = tokenSlotAt(line, dv, p);
   if (slot < 0) return -1;
+  const e = fEnd;
   const gfp = gfpOf(slot);
   if (Number.isNaN(gfp)) return -1;
   ev.gfpText = internValues[slot]!;
