@@ -214,6 +214,7 @@ export class Process {
     regs: UserRegs,
   ) {
     this.mm = mm;
+    mm.owner = this;
     this.regs = regs;
     this.mem = new UserMemory(this);
   }
@@ -269,6 +270,8 @@ export class MmStruct {
   rss = 0;
   /** The kernel-half generation this pgd copied last. */
   kernelGen = -1;
+  /** mm->owner: the process this address space belongs to (set when the process is made). */
+  owner!: Process;
 
   constructor(
     readonly us: UserSpace,
@@ -650,7 +653,7 @@ export class UserSpace {
   /** Page-table pages all processes hold. */
   get tablePages(): number {
     let n = 0;
-    for (const t of this.tasks.values()) if (t.mm) n += t.mm.pgd.tablePages;
+    for (const x of this.tablesByNode) n += x;
     return n;
   }
 
@@ -790,9 +793,7 @@ export class UserSpace {
       vma = mm.findVma(va)!;
     }
     if (accessError(errorCode, vma)) return SEGV_ACCERR;
-    const r = this.handleMmFault(task, mm, vma, va, (errorCode & X86_PF_WRITE) !== 0);
-    if (r !== 0) return r;
-    return 0;
+    return this.handleMmFault(task, mm, vma, va, (errorCode & X86_PF_WRITE) !== 0);
   }
 
   /** The PTE's address for `va`, or -1 when a table on the way is missing. */
@@ -933,7 +934,7 @@ export class UserSpace {
 
   /** MAP_POPULATE (populate_vma_page_range()): fault in every page now. */
   populate(mm: MmStruct, start: number, end: number): void {
-    const task = this.ownerOf(mm);
+    const task = mm.owner;
     for (let a = start; a < end; a += PAGE_SIZE) {
       const v = mm.vmaLookup(a);
       if (!v || !(v.flags & (VM_READ | VM_WRITE | VM_EXEC))) continue;
@@ -942,11 +943,6 @@ export class UserSpace {
       if (v.flags & VM_WRITE && e >= 0 && !(this.memory.read32(e) & _PAGE_RW))
         this.handleMmFault(task, mm, v, a, true);
     }
-  }
-
-  private ownerOf(mm: MmStruct): Process {
-    for (const t of this.tasks.values()) if (t.mm === mm) return t;
-    throw new Error('internal: an mm without a task');
   }
 
   /** Visit each PTE (present or PROT_NONE) of [start, end): fn(entryAddr, va). */
