@@ -410,6 +410,12 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
   private readonly slabState: Uint8Array;
   private readonly lruNext: Int32Array;
   private readonly lruPrev: Int32Array;
+  /**
+   * Per page of every slab: (cache id << 10) | (pfn - head pfn), 0 for other pages. kfree()'s
+   * virt_to_slab() + slab->slab_cache in one load instead of compound_head() and the memmap
+   * (a slab is at most order 10, so the distance fits 10 bits).
+   */
+  private readonly pageSlab: Int32Array;
   private randomState = 0x9e3779b9;
   /** get_random_u32_below() for the freelist shuffle, seeded so runs repeat. */
   private readonly prng: Prng;
@@ -465,6 +471,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     this.slabState = new Uint8Array(n);
     this.lruNext = this.mm.lruNext;
     this.lruPrev = this.mm.lruPrev;
+    this.pageSlab = new Int32Array(n);
     if (this.options.kmallocCaches) this.createKmallocCaches();
   }
 
@@ -892,14 +899,11 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
       const mm = this.mm;
       const pfn = Math.floor((object - K.PAGE_OFFSET) / K.PAGE_SIZE);
       if (pfn >= 0 && pfn < mm.nrPages) {
-        const t = mm.tailOf[pfn]!;
-        const slab = t === 0 ? pfn : t - 1;
-        if (mm.pageType[slab] === K.PGTY_slab) {
-          const s = this.cacheById[mm.owner[slab]!];
-          if (s && !s.debug) {
-            this.slabFree(s, slab, object, this.siteKfree);
-            return;
-          }
+        const v = this.pageSlab[pfn]!;
+        const s = this.cacheById[v >>> 10];
+        if (v !== 0 && s && !s.debug) {
+          this.slabFree(s, pfn - (v & 1023), object, this.siteKfree);
+          return;
         }
       }
     }
@@ -1182,6 +1186,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const mm = this.mm;
     mm.pageType[pfn] = PGTY_slab;
     mm.owner[pfn] = s.id;
+    if (s.id < 1 << 21) for (let i = 0; i < 1 << order; i++) this.pageSlab[pfn + i] = (s.id << 10) | i;
     this.slabObjects[pfn] = objects;
     this.slabOrder[pfn] = order;
     this.slabInuse[pfn] = 0;
@@ -1433,6 +1438,7 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const order = this.slabOrder[slab]!;
     this.mm.pageType[slab] = PGTY_NONE;
     this.mm.owner[slab] = 0;
+    this.pageSlab.fill(0, slab, slab + (1 << order));
     this.slabState[slab] = 0;
     this.slabFreelist[slab] = 0;
     this.pages.freePages(slab, order);
