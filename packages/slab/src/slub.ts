@@ -1186,7 +1186,10 @@ export class SlubAllocator extends SlabAllocatorBase<SlubCache> {
     const mm = this.mm;
     mm.pageType[pfn] = PGTY_slab;
     mm.owner[pfn] = s.id;
-    if (s.id < 1 << 21) for (let i = 0; i < 1 << order; i++) this.pageSlab[pfn + i] = (s.id << 10) | i;
+    // (A cache id past 2^21 leaves the word 0: kfree() then takes the general lookup.)
+    if (s.id < 1 << 21) {
+      for (let i = 0; i < 1 << order; i++) this.pageSlab[pfn + i] = (s.id << 10) | i;
+    }
     this.slabObjects[pfn] = objects;
     this.slabOrder[pfn] = order;
     this.slabInuse[pfn] = 0;

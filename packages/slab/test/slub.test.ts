@@ -642,6 +642,23 @@ describe('SLUB debug reports (slab_debug=FZPU)', () => {
     expect(freePages(t)).toBe(before);
   });
 
+  it('kfree into a page that was a slab and is now an ordinary page is no slab free', () => {
+    // kfree()'s one-load lookup (SLUB's word per page) must forget a slab when it is discarded.
+    const { slub, t } = boot();
+    const before = freePages(t);
+    const c = slub.kmem_cache_create('gone', 64, 0, SLAB_NO_MERGE, null)!;
+    const p = slub.kmem_cache_alloc(c, GFP_KERNEL);
+    const slabPfn = Math.floor((p - PAGE_OFFSET) / 4096);
+    slub.kmem_cache_free(c, p);
+    slub.kmem_cache_destroy(c);
+    expect(freePages(t)).toBe(before);
+    const pfn = t.buddy.allocPages(GFP_KERNEL, 0);
+    expect(pfn).toBe(slabPfn); // the pcp list hands the same page back
+    const log = logOf(t, () => slub.kfree(p));
+    expect(log).toContain('WARNING: CPU: 0 PID: 0 at mm/slub.c:4799 free_large_kmalloc+0x0/0x0');
+    expect(freePages(t)).toBe(before);
+  });
+
   it('without debugging, an immediate double free is the hardened BUG_ON in set_freepointer()', () => {
     const { slub, t } = boot();
     const c = slub.kmem_cache_create('naive', 64, 0, 0, null)!;
