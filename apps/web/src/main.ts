@@ -5,7 +5,7 @@
  * visualizer itself keeps only what a user did (session.ts).
  */
 import './style.css';
-import { canonicalToVa, formatHex, formatPtr, type Kernel } from '@mmsim/kapi';
+import { canonicalToVa, formatHex, formatPtr, type Kernel, PAGE_SIZE } from '@mmsim/kapi';
 import { explain, formatExplanation } from '@mmsim/mmu';
 import { PRESET_NAMES } from '@mmsim/numa';
 import { buddyinfo, procPaths, readProc, slabinfoRows } from '@mmsim/procfs';
@@ -65,17 +65,20 @@ function button(label: string, onClick: () => void): HTMLButtonElement {
 /** The machine summary line, under the boot controls. */
 function renderSummary(k: Kernel): void {
   const m = k.machine;
-  const mib = (m.totalPages * 4096) / (1 << 20);
+  const kB = (m.totalPages * PAGE_SIZE) / 1024;
+  const size =
+    kB >= 1 << 20 ? `${(kB / (1 << 20)).toFixed(1)} GiB` : `${(kB / 1024).toFixed(1)} MiB`;
+  const plural = (n: number, what: string) => `${n} ${what}${n > 1 ? 's' : ''}`;
   $('machine-summary').textContent =
-    `${m.name}: ${m.nrNodes} node${m.nrNodes > 1 ? 's' : ''}, ${m.nrCpus} CPU${m.nrCpus > 1 ? 's' : ''}, ${mib} MiB RAM (${m.totalPages} pages), ${k.slab.name.toUpperCase()}`;
+    `${m.name}: ${plural(m.nrNodes, 'node')}, ${plural(m.nrCpus, 'CPU')}, ${size} of RAM (${m.totalPages} pages), ${k.slab.name.toUpperCase()}`;
 }
 
 function renderBuddy(k: Kernel): void {
   const table = $<HTMLTableElement>('buddy-table');
   table.replaceChildren();
   const head = table.createTHead().insertRow();
-  cell(head, 'zone');
-  for (let o = 0; o <= 10; o++) cell(head, `order ${o}`);
+  cell(head, 'zone \\ order');
+  for (let o = 0; o <= 10; o++) cell(head, o);
   cell(head, 'free pages');
   const body = table.createTBody();
   for (const z of k.machine.zones) {
@@ -99,7 +102,9 @@ function renderSlabs(k: Kernel): void {
       ? 'SLOB keeps one heap for every size: Linux has no /proc/slabinfo then; the caches are listed with what SLOB can count.'
       : 'As /proc/slabinfo: newest cache first. Rows that changed in the last action are marked.';
   const counts = new Map<string, string>();
+  const activeOnly = $<HTMLInputElement>('slab-active-only').checked;
   for (const s of slabinfoRows(k)) {
+    if (activeOnly && s.num_slabs === 0) continue;
     const row = body.insertRow();
     row.dataset.cache = s.name;
     const values = [s.active_objs, s.num_objs, s.objsize, s.objects_per_slab, 1 << s.cache_order];
@@ -189,6 +194,39 @@ function renderVmalloc(k: Kernel): void {
   }
 }
 
+function renderProcesses(k: Kernel): void {
+  const body = $<HTMLTableElement>('processes').tBodies[0]!;
+  body.replaceChildren();
+  for (const p of k.tasks.values()) {
+    if (!p.mm) continue;
+    const row = body.insertRow();
+    cell(row, p.pid);
+    cell(row, p.comm);
+    cell(row, p.mm.rss);
+    cell(row, p.mm.pgd.tablePages);
+    row.insertCell().append(
+      button('exit', () =>
+        act(() =>
+          session.run(`exit(${p.pid})`, () => {
+            p.exit();
+            return undefined;
+          }),
+        ),
+      ),
+    );
+  }
+}
+
+/** A pfn (`0x1004`, `4100`) or a direct-map or vmalloc address (`ffff888001004000`), as a pfn. */
+function lookupPfn(k: Kernel, text: string): number {
+  const t = text.trim();
+  // Short numbers are pfns; 16 hex digits are an address.
+  if (/^\d+$/.test(t) || /^0x[0-9a-f]{1,8}$/i.test(t)) return Number(t);
+  const va = canonicalToVa(t);
+  if (k.is_vmalloc_addr(va)) return k.vmallocArea.vmalloc_to_pfn(va);
+  return k.virt_to_page(va);
+}
+
 function renderLog(): void {
   const log = $('kernel-log');
   for (; loggedEntries < session.log.length; loggedEntries++) {
@@ -246,6 +284,7 @@ function refresh(): void {
   renderSlabs(k);
   renderAllocations();
   renderVmalloc(k);
+  renderProcesses(k);
   if (walkedVa) walk(walkedVa);
   renderLog();
   renderProc(k);
@@ -344,6 +383,18 @@ function setup(): void {
     walk($<HTMLInputElement>('walk-va').value);
   });
   $('proc-path').addEventListener('change', () => renderProc(session.kernel));
+  $('slab-active-only').addEventListener('change', () => renderSlabs(session.kernel));
+  $('page-lookup').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    try {
+      memmap.showPage(
+        lookupPfn(session.kernel, $<HTMLInputElement>('page-lookup-input').value),
+        true,
+      );
+    } catch (err) {
+      $('page-info').textContent = (err as Error).message;
+    }
+  });
   bootKernel();
 }
 
