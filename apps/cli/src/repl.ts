@@ -29,7 +29,8 @@ export interface ReplOptions {
 
 const HELP = [
   'kmalloc SIZE [GFP]      kzalloc SIZE [GFP]      kfree $N        ksize $N',
-  'vmalloc SIZE            vfree $N                alloc_pages ORDER [GFP]   free_pages $N ORDER',
+  'vmalloc SIZE            vfree $N                alloc_pages ORDER [GFP]   __free_pages $N ORDER',
+  '__get_free_pages ORDER [GFP]   free_pages $N ORDER   page_address $N   virt_to_page $N',
   'write8 $N OFFSET BYTE   read8 $N OFFSET         cat PATH        dmesg       help   quit',
   'processes: spawn NAME   fork $P   exit $P   ps   mmap $P LENGTH [rwx|none]   munmap $P ADDR LENGTH',
   '           mprotect $P ADDR LENGTH PROT   brk $P ADDR   touch $P ADDR [LENGTH]',
@@ -54,16 +55,45 @@ const syscall = (v: number, show: (v: number) => string): string =>
   v < 0 ? `-${-v} (${ERRNO[-v] ?? 'error'})` : show(v);
 const ERRNO: Record<number, string> = { 1: 'EPERM', 12: 'ENOMEM', 17: 'EEXIST', 22: 'EINVAL' };
 
+/**
+ * The numbered results of a session. A result is an address (kmalloc, vmalloc,
+ * __get_free_pages …) or a page (alloc_pages, virt_to_page: a pfn, as struct page * is in
+ * Linux); the two are different types in C, so a page handed where an address belongs is
+ * refused with the call to use rather than taken as a wild address.
+ */
+export interface ReplResults {
+  values: number[];
+  isPage: boolean[];
+}
+
+export function newResults(): ReplResults {
+  return { values: [], isPage: [] };
+}
+
 /** Evaluate one line; returns the text to print. */
-export function evalLine(k: Kernel, vars: number[], line: string): string {
+export function evalLine(k: Kernel, results: ReplResults, line: string): string {
+  const vars = results.values;
   const words = line.trim().split(/\s+/).filter(Boolean);
   if (words.length === 0) return '';
   const [cmd, ...args] = words as [string, ...string[]];
   const num = (w: string | undefined, what: string): number => {
     if (w === undefined) throw new Error(`${cmd}: missing ${what}`);
     if (w.startsWith('$')) {
-      const v = vars[Number(w.slice(1)) - 1];
+      const i = Number(w.slice(1)) - 1;
+      const v = vars[i];
       if (v === undefined) throw new Error(`${cmd}: no result ${w}`);
+      if (results.isPage[i] && what !== 'page') {
+        throw new Error(
+          `${cmd}: ${w} is a page (pfn 0x${v.toString(16)}), not an address: ` +
+            `page_address ${w} gives its address${cmd === 'free_pages' ? `, __free_pages ${w} ORDER frees it` : ''}`,
+        );
+      }
+      if (!results.isPage[i] && what === 'page') {
+        throw new Error(
+          `${cmd}: ${w} is an address, not a page: virt_to_page ${w} gives its page` +
+            `${cmd === '__free_pages' ? `, free_pages ${w} ORDER frees it` : ''}`,
+        );
+      }
       return v;
     }
     const n = Number(w);
@@ -78,10 +108,12 @@ export function evalLine(k: Kernel, vars: number[], line: string): string {
     if (!p) throw new Error(`${cmd}: no process ${pid}`);
     return p;
   };
-  const result = (v: number, show = `0x${formatPtr(v)}`) => {
+  const result = (v: number, show = `0x${formatPtr(v)}`, isPage = false) => {
     vars.push(v);
-    return `$${vars.length} = ${v === 0 ? 'NULL' : show}`;
+    results.isPage.push(isPage);
+    return `$${vars.length} = ${v === 0 && !isPage ? 'NULL' : show}`;
   };
+  const page = (pfn: number) => result(pfn, `pfn 0x${pfn.toString(16)}`, true);
   switch (cmd) {
     case 'help':
       return HELP;
@@ -101,11 +133,20 @@ export function evalLine(k: Kernel, vars: number[], line: string): string {
       return 'ok';
     case 'alloc_pages': {
       const pfn = k.alloc_pages(gfp(args[1]), num(args[0], 'order'));
-      return pfn < 0 ? result(0) : result(pfn, `pfn 0x${pfn.toString(16)}`);
+      return pfn < 0 ? result(0) : page(pfn);
     }
-    case 'free_pages':
+    case '__free_pages':
       k.__free_pages(num(args[0], 'page'), num(args[1], 'order'));
       return 'ok';
+    case '__get_free_pages':
+      return result(k.__get_free_pages(gfp(args[1]), num(args[0], 'order')));
+    case 'free_pages':
+      k.free_pages(num(args[0], 'address'), num(args[1], 'order'));
+      return 'ok';
+    case 'page_address':
+      return result(k.page_address(num(args[0], 'page')));
+    case 'virt_to_page':
+      return page(k.virt_to_page(num(args[0], 'address')));
     case 'write8':
       k.mem.write8(num(args[0], 'pointer') + num(args[1], 'offset'), num(args[2], 'byte'));
       return 'ok';
@@ -191,7 +232,7 @@ export async function runRepl(opts: ReplOptions): Promise<void> {
   if (opts.slab !== undefined) config.slab = opts.slab as 'slub';
   if (opts.slubDebug !== undefined) config.slubDebug = opts.slubDebug;
   const k = boot(config);
-  const vars: number[] = [];
+  const results = newResults();
   const tty = process.stdin.isTTY === true;
   const rl = createInterface({
     input: process.stdin,
@@ -212,7 +253,7 @@ export async function runRepl(opts: ReplOptions): Promise<void> {
       break;
     }
     try {
-      const out = evalLine(k, vars, line);
+      const out = evalLine(k, results, line);
       if (out) process.stdout.write(`${out}\n`);
     } catch (e) {
       // A kernel Oops or a bad command: say it and carry on, as a shell does.

@@ -177,6 +177,41 @@ describe('mmsim repl', () => {
     expect(out[6]).toMatch(/^Node 0, zone {6}DMA /);
   });
 
+  it('keeps pages and addresses apart, as struct page * and void * are in C', () => {
+    const input = [
+      'alloc_pages 2',
+      'free_pages $1 2',
+      'write8 $1 0 1',
+      'page_address $1',
+      '__get_free_pages 0',
+      '__free_pages $3 0',
+      'virt_to_page $3',
+      '__free_pages $4 0',
+      'free_pages $2 2',
+      'quit',
+    ].join('\n');
+    const r = spawnSync(process.execPath, [CLI, 'repl', '--machine', 'tiny'], {
+      input,
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(0);
+    const out = r.stdout.split('\n');
+    const pfn = /^\$1 = pfn 0x(\w+)$/.exec(out[0]!)![1]!;
+    expect(out.slice(1, 4)).toEqual([
+      `free_pages: $1 is a page (pfn 0x${pfn}), not an address: page_address $1 gives its address, __free_pages $1 ORDER frees it`,
+      `write8: $1 is a page (pfn 0x${pfn}), not an address: page_address $1 gives its address`,
+      `$2 = 0x${(0xffff888000000000n + BigInt(`0x${pfn}`) * 4096n).toString(16)}`,
+    ]);
+    const addr = BigInt(/^\$3 = (0x\w+)$/.exec(out[4]!)![1]!);
+    expect(out.slice(5)).toEqual([
+      '__free_pages: $3 is an address, not a page: virt_to_page $3 gives its page, free_pages $3 ORDER frees it',
+      `$4 = pfn 0x${((addr - 0xffff888000000000n) / 4096n).toString(16)}`,
+      'ok',
+      'ok',
+      '',
+    ]);
+  });
+
   it('runs processes: mmap, page faults on touch, fork, ps, a segfault, system-call errors', () => {
     const input = [
       'spawn demo',

@@ -223,14 +223,14 @@ export class MemMap {
    * mm/debug.c: dump_page() — the lines Linux prints for a page, without the raw hex words
    * (our struct page has no single memory image). `reason` adds "page dumped because: …".
    */
-  dumpPage(pfn: Pfn, reason?: string): string[] {
+  dumpPage(pfn: Pfn, reason?: string, refcount?: number): string[] {
     this.checkPfn(pfn);
     const lines: string[] = [];
     const pt = this.pageType[pfn]!;
     // A typed page prints mapcount 0 (page_mapcount_is_type()).
     const mapcount = pt ? 0 : this.mapcount[pfn]!;
     lines.push(
-      `page: refcount:${this.refcount[pfn]} mapcount:${mapcount} mapping:0000000000000000 index:0x0 pfn:0x${pfn.toString(16)}`,
+      `page: refcount:${refcount ?? this.refcount[pfn]} mapcount:${mapcount} mapping:0000000000000000 index:0x0 pfn:0x${pfn.toString(16)}`,
     );
     if (this.isHead(pfn)) {
       lines.push(

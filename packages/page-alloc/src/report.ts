@@ -184,7 +184,7 @@ export class AllocReports {
   }
 
   /** mm/page_alloc.c bad_page(): "BUG: Bad page state", not fatal; taints the kernel (B). */
-  badPage(pfn: Pfn, reason: string): void {
+  badPage(pfn: Pfn, reason: string, refcount?: number): void {
     const { klog, ctx, memMap } = this.env;
     const now = klog.clock.jiffies();
     if (this.badShown === 60) {
@@ -203,7 +203,7 @@ export class AllocReports {
       KERN_ALERT,
       `BUG: Bad page state in process ${ctx.task.comm}  pfn:${pfn.toString(16).padStart(5, '0')}`,
     );
-    for (const l of memMap.dumpPage(pfn, reason)) klog.printk(KERN_WARNING, l);
+    for (const l of memMap.dumpPage(pfn, reason, refcount)) klog.printk(KERN_WARNING, l);
     klog.printk(KERN_WARNING, 'Modules linked in:');
     ctx.addTaint('B');
     ctx.dumpStack(['dump_stack_lvl', 'bad_page', 'free_unref_page', '__free_pages']);
@@ -253,6 +253,9 @@ export class AllocReports {
    * refused. Returns true when the allocator should go on (the page had more than one
    * reference, or is free to free); false when the free is refused (reported as bad_page).
    * A double free or wrong order throws KernelOops (VM_BUG_ON_PAGE) — nothing has changed.
+   * Linux makes the bad_page() checks after put_page_testzero() dropped the last reference,
+   * so the dump shows refcount:0; the simulator leaves the reference in place (the page stays
+   * its owner's, nothing is lost) and prints what Linux prints.
    */
   checkFree(pfn: Pfn, order: number): boolean {
     const mm = this.env.memMap;
@@ -262,7 +265,7 @@ export class AllocReports {
     mm.checkPfn(pfn);
     if (mm.flags[pfn]! & (1 << PG_reserved)) {
       // free_pages_prepare() → bad_page(): reserved pages are never given to the allocator.
-      this.badPage(pfn, 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set');
+      this.badPage(pfn, 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set', Math.max(0, mm.refcount[pfn]! - 1));
       return false;
     }
     if (mm.refcount[pfn]! <= 0) {
@@ -274,7 +277,7 @@ export class AllocReports {
       // The last reference goes while the page is still a slab/page-table page, or mapped:
       // page_expected_state() fails. (Dropping one of several references is put_page(),
       // which checks nothing: a page shared after fork() is mapped while its sharers let go.)
-      this.badPage(pfn, 'nonzero mapcount');
+      this.badPage(pfn, 'nonzero mapcount', Math.max(0, mm.refcount[pfn]! - 1));
       return false;
     }
     if (mm.order[pfn] !== order) {

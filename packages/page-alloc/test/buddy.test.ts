@@ -353,6 +353,8 @@ describe('misuse gets the Linux report and corrupts nothing', () => {
     const free = buddy.nrFreePages();
     buddy.freePages(0, 0); // pfn 0 is the firmware page
     expect(env.klog.records()[0]!.text).toBe('BUG: Bad page state in process swapper/0  pfn:00000');
+    // Linux dumps the page after put_page_testzero() dropped the reference.
+    expect(env.klog.records()[1]!.text).toMatch(/^page: refcount:0 mapcount:0 /);
     expect(env.klog.grep('page dumped because: PAGE_FLAGS_CHECK_AT_FREE flag(s) set').length).toBe(
       1,
     );
