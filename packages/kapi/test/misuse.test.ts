@@ -145,13 +145,15 @@ describe('kfree of an interior pointer', () => {
 });
 
 describe('crossing kmalloc and vmalloc', () => {
-  it('free_pages() of a kmalloc address: Bad page state for the slab page, which stays the slab\'s', () => {
+  it("free_pages() of a kmalloc address: Bad page state for the slab page, which stays the slab's", () => {
     const k = boot();
     const before = free(k);
     const p = k.kmalloc(64, GFP_KERNEL);
     const pfn = virtToPfn(p);
     const log = logOf(k, () => k.free_pages(p, 0));
-    expect(log[0]).toBe(`BUG: Bad page state in process swapper/0  pfn:${pfn.toString(16).padStart(5, '0')}`);
+    expect(log[0]).toBe(
+      `BUG: Bad page state in process swapper/0  pfn:${pfn.toString(16).padStart(5, '0')}`,
+    );
     // As Linux prints it: put_page_testzero() has dropped the reference before the check.
     expect(log[1]).toBe(
       `page: refcount:0 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x${pfn.toString(16)}`,
