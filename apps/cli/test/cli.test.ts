@@ -9,6 +9,12 @@ import { describe, expect, it } from 'vitest';
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const run = (...args: string[]) =>
   spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+/** `mmsim repl` on the tiny machine, fed these lines and quit. */
+const repl = (lines: string[]) =>
+  spawnSync(process.execPath, [CLI, 'repl', '--machine', 'tiny'], {
+    input: [...lines, 'quit'].join('\n'),
+    encoding: 'utf8',
+  });
 
 describe('mmsim cat', () => {
   it('prints /proc/slabinfo after the sample workload, in the v2.1 format', () => {
@@ -154,7 +160,7 @@ describe('mmsim slabtop', () => {
 
 describe('mmsim repl', () => {
   it('evaluates kernel calls line by line, numbering results, and carries on after an Oops', () => {
-    const input = [
+    const r = repl([
       'kmalloc 100 GFP_KERNEL',
       'ksize $1',
       'kfree $1',
@@ -162,12 +168,7 @@ describe('mmsim repl', () => {
       'read8 $2 8192',
       'bogus',
       'cat /proc/buddyinfo',
-      'quit',
-    ].join('\n');
-    const r = spawnSync(process.execPath, [CLI, 'repl', '--machine', 'tiny'], {
-      input,
-      encoding: 'utf8',
-    });
+    ]);
     expect(r.status).toBe(0);
     const out = r.stdout.split('\n');
     expect(out[0]).toMatch(/^\$1 = 0xffff888\w+$/);
@@ -178,7 +179,7 @@ describe('mmsim repl', () => {
   });
 
   it('keeps pages and addresses apart, as struct page * and void * are in C', () => {
-    const input = [
+    const r = repl([
       'alloc_pages 2',
       'free_pages $1 2',
       'write8 $1 0 1',
@@ -188,12 +189,7 @@ describe('mmsim repl', () => {
       'virt_to_page $3',
       '__free_pages $4 0',
       'free_pages $2 2',
-      'quit',
-    ].join('\n');
-    const r = spawnSync(process.execPath, [CLI, 'repl', '--machine', 'tiny'], {
-      input,
-      encoding: 'utf8',
-    });
+    ]);
     expect(r.status).toBe(0);
     const out = r.stdout.split('\n');
     const pfn = /^\$1 = pfn 0x(\w+)$/.exec(out[0]!)![1]!;
@@ -213,7 +209,7 @@ describe('mmsim repl', () => {
   });
 
   it('runs processes: mmap, page faults on touch, fork, ps, a segfault, system-call errors', () => {
-    const input = [
+    const r = repl([
       'spawn demo',
       'mmap $1 65536',
       'touch $1 $2 16384',
@@ -226,12 +222,7 @@ describe('mmsim repl', () => {
       'mmap $3 0',
       'munmap $3 1 4096',
       'cat /proc/1001/maps',
-      'quit',
-    ].join('\n');
-    const r = spawnSync(process.execPath, [CLI, 'repl', '--machine', 'tiny'], {
-      input,
-      encoding: 'utf8',
-    });
+    ]);
     expect(r.status).toBe(0);
     expect(r.stdout.split('\n')).toEqual([
       '$1 = pid 1000',
