@@ -316,6 +316,7 @@ function bootKernel(): void {
   loggedEntries = 0;
   lastSlabCounts = new Map();
   walkedVa = '';
+  $<HTMLInputElement>('walk-va').value = '';
   $('walk-table').querySelector('tbody')?.replaceChildren();
   $('walk-text').textContent = '';
   $('page-info').textContent = 'Hover over a page to see its struct page; click to pin it.';

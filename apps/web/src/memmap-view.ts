@@ -29,7 +29,7 @@ import {
 const COLUMNS = 256;
 const CELL_PX = 4;
 /** The most cells drawn for the whole machine; more pages share a cell. */
-const MAX_CELLS = 1 << 16;
+const MAX_CELLS = 1 << 15;
 
 interface ZoneCanvas {
   canvas: HTMLCanvasElement;

@@ -121,8 +121,11 @@ function suite(): void {
       const index = Math.floor((pfn - start) / Number(d.pagesPerCell));
       const row = Math.floor(index / Number(d.columns));
       if (index < 0 || (row + 1) * cellCss > box.height) continue;
+      // The mouse reaches only what is on screen: scroll the cell's row into view first.
+      await page.evaluate((y) => window.scrollBy(0, y - 100), box.y + row * cellCss);
+      const shown = (await c.boundingBox())!;
       const col = index % Number(d.columns);
-      await page.mouse.move(box.x + (col + 0.5) * cellCss, box.y + (row + 0.5) * cellCss);
+      await page.mouse.move(shown.x + (col + 0.5) * cellCss, shown.y + (row + 0.5) * cellCss);
       return text('#page-info');
     }
     throw new Error(`pfn ${pfn} is on no canvas`);
