@@ -422,7 +422,8 @@ const suite = () => {
         ]);
         expect(await type(s, 'help')).toEqual([
           'kmalloc SIZE [GFP]      kzalloc SIZE [GFP]      kfree $N        ksize $N',
-          'vmalloc SIZE            vfree $N                alloc_pages ORDER [GFP]   free_pages $N ORDER',
+          'vmalloc SIZE            vfree $N                alloc_pages ORDER [GFP]   __free_pages $N ORDER',
+          '__get_free_pages ORDER [GFP]   free_pages $N ORDER   page_address $N   virt_to_page $N',
           'write8 $N OFFSET BYTE   read8 $N OFFSET         cat PATH        dmesg       help   quit',
           'processes: spawn NAME   fork $P   exit $P   ps   mmap $P LENGTH [rwx|none]   munmap $P ADDR LENGTH',
           '           mprotect $P ADDR LENGTH PROT   brk $P ADDR   touch $P ADDR [LENGTH]',

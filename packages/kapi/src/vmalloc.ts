@@ -52,9 +52,9 @@
  *   simulator, which is what a reader expects. `{ lazy: true }` models Linux's purge list
  *   (the purge runs synchronously when the threshold is crossed, where Linux schedules
  *   drain_vmap_work) and shows "unpurged vm_area" lines in vmallocinfo, as Linux does.
- * - Page tables. vunmap in Linux never frees kernel page-table pages; this simulator's
- *   PageTable.unmap() gives back tables left empty, so after the last area is freed every
- *   page is back.
+ * - Page tables. As in Linux, vunmap clears the PTEs and never frees a kernel page-table
+ *   page (vunmap_range_noflush()): the tables built for vmalloc space stay, counted in
+ *   PageTables, and serve the next area there. A walk of a freed address stops at the PTE.
  *
  * Pointers in reports print unhashed (as with no_hash_pointers); /proc/vmallocinfo prints
  * real addresses, as root sees it with kptr_restrict=0.
@@ -811,7 +811,7 @@ export class Vmalloc {
     const area = this.busy[i]!;
     this.busy.splice(i, 1);
     // free_unmap_vmap_area(): vunmap_range_noflush() over the whole range, then the range.
-    this.d.pageTable.unmap(area.addr, area.size);
+    this.d.pageTable.unmap(area.addr, area.size, { freeTables: false });
     this.freeVmapArea(area.addr, area.addr + area.size);
     return area;
   }

@@ -43,7 +43,11 @@ function logAndThrow(k: Kernel, fn: () => void): { log: string[]; err: unknown }
 }
 
 /** Free pages after draining the per-CPU lists. */
-const free = (k: Kernel) => k.stats().freePages;
+/**
+ * Free pages plus page-table pages: what must come back. The kernel keeps the page tables it
+ * built for vmalloc space after vfree() (vunmap clears PTEs only), as Linux does.
+ */
+const free = (k: Kernel) => k.stats().freePages + k.pageTablePages;
 
 /** Cached slab pages and free pages are back where they were after boot. */
 function expectPagesBack(k: Kernel, before: number): void {

@@ -74,7 +74,12 @@ function machine(options: VmallocOptions = {}, spec: 'tiny' | 'laptop' | Machine
       .records()
       .filter((r) => r.seq >= seq)
       .map((r) => r.text);
-  return { env, buddy, tables, pageTable, mmu, flushes, kallsyms, vm, logSince };
+  /**
+   * Free pages plus page-table pages: what must come back after a vfree(). The kernel keeps
+   * the tables it built for vmalloc space (vunmap clears PTEs only), as Linux does.
+   */
+  const accounted = () => buddy.nrFreePages() + pageTable.tablePages;
+  return { env, buddy, tables, pageTable, mmu, flushes, kallsyms, vm, logSince, accounted };
 }
 
 describe('address layout', () => {
@@ -176,7 +181,7 @@ describe('pages and page tables', () => {
     for (const pfn of pages) expect(env.memory.findNot(pfn * P, P, 0)).toBe(-1);
   });
 
-  it('vfree gives back every page, the page-table pages included once the last area is gone', () => {
+  it('vfree gives back every page; the kernel page tables stay, as Linux keeps them', () => {
     const { vm, buddy, pageTable } = machine();
     const free = buddy.nrFreePages();
     expect(pageTable.tablePages).toBe(1);
@@ -193,11 +198,16 @@ describe('pages and page tables', () => {
     });
     vm.vfree(a);
     vm.vfree(b);
-    expect(buddy.nrFreePages()).toBe(free);
-    expect(pageTable.tablePages).toBe(1);
+    expect(buddy.nrFreePages()).toBe(free - 4);
+    expect(pageTable.tablePages).toBe(5);
+    expect(pageTable.query(a)).toBeNull(); // the PTE is clear, under tables that stay
     expect(vm.nr_vmalloc_pages).toBe(0);
     expect(vm.areas()).toEqual([]);
     expect(vm.vmallocinfo()).toEqual([]);
+    // The same range again needs no new table.
+    expect(vm.vmalloc(3 * P)).toBe(a);
+    expect(pageTable.tablePages).toBe(5);
+    expect(buddy.nrFreePages()).toBe(free - 4 - 3);
   });
 
   it('keeps a large pages array in a vmalloc area of its own (" vpages"), holding struct page pointers', () => {
@@ -237,12 +247,12 @@ describe('reuse of the address space', () => {
   });
 
   it('frees the whole area when given a page-aligned address inside it (find_unlink_vmap_area)', () => {
-    const { vm, buddy } = machine();
-    const free = buddy.nrFreePages();
+    const { vm, accounted } = machine();
+    const before = accounted();
     const a = vm.vmalloc(4 * P);
     vm.vfree(a + 2 * P);
     expect(vm.find_vm_area(a)).toBeNull();
-    expect(buddy.nrFreePages()).toBe(free);
+    expect(accounted()).toBe(before);
   });
 });
 
@@ -273,9 +283,9 @@ describe('vmap', () => {
     const held = buddy.nrFreePages();
     vm.vunmap(a);
     expect(pageTable.query(a)).toBeNull();
-    expect(buddy.nrFreePages()).toBe(held + 3); // only the page-table pages came back
+    expect(buddy.nrFreePages()).toBe(held); // PTEs cleared; the pages and the tables stay
     for (const pfn of pfns) buddy.freePages(pfn, 0);
-    expect(buddy.nrFreePages()).toBe(free0);
+    expect(buddy.nrFreePages()).toBe(free0 - 3); // PDPT, PD, PT
   });
 
   it('maps read-only when asked and never executable; count 0 gives NULL', () => {
@@ -388,8 +398,8 @@ describe('misuse, as Linux reports it', () => {
 
 describe('vfree from interrupt context (vfree_atomic)', () => {
   it('defers the free, links the area through its own first word, and frees it from the work', () => {
-    const { vm, env, buddy, pageTable } = machine();
-    const free = buddy.nrFreePages();
+    const { vm, env, buddy, pageTable, accounted } = machine();
+    const before = accounted();
     const a = vm.vmalloc(2 * P);
     const b = vm.vmalloc(2 * P);
     const held = buddy.nrFreePages();
@@ -404,7 +414,7 @@ describe('vfree from interrupt context (vfree_atomic)', () => {
     expect(env.memory.read64(pageTable.query(a)!.pa)).toBe(0n);
     expect(vm.delayed_vfree_work()).toBe(2);
     expect(vm.areas()).toEqual([]);
-    expect(buddy.nrFreePages()).toBe(free);
+    expect(accounted()).toBe(before);
   });
 
   it('runs the deferred frees at the next call from process context', () => {
@@ -436,8 +446,9 @@ describe('running out', () => {
       /^swapper\/0: vmalloc error: size \d+, failed to allocate pages, mode:0xcc2\(GFP_KERNEL\|__GFP_HIGHMEM\), nodemask=\(null\),cpuset=\/,mems_allowed=0$/,
     );
     expect(log).toContain('Mem-Info:');
-    expect(buddy.nrFreePages()).toBe(free);
-    expect(pageTable.tablePages).toBe(1);
+    // The page array was vmalloc'd (and mapped) before the pages ran out: its tables stay.
+    expect(buddy.nrFreePages()).toBe(free - 3);
+    expect(pageTable.tablePages).toBe(4);
     expect(vm.areas()).toEqual([]);
     expect(vm.nr_vmalloc_pages).toBe(0);
     expect(vm.vmalloc(P)).toBe(VMALLOC_START);
@@ -497,7 +508,7 @@ describe('lazy purge (lazy: true)', () => {
   });
 
   it('defers the flush and the reuse until more than lazy_max_pages wait, then flushes once', () => {
-    const { vm, flushes, buddy, env } = machine({ lazy: true });
+    const { vm, flushes, buddy, env, pageTable } = machine({ lazy: true });
     const free = buddy.nrFreePages();
     const areas: number[] = [];
     // 512 pages + guard = 513 pages of address space each; 16 × 513 = 8208 > 8192.
@@ -523,7 +534,9 @@ describe('lazy purge (lazy: true)', () => {
     expect(vm.vmalloc(P)).toBe(VMALLOC_START); // the address space is reused after the purge
     vm.vm_unmap_aliases();
     expect(flushes).toHaveLength(1); // nothing waiting: no flush
-    expect(buddy.nrFreePages()).toBe(free - 1 - 3); // one page + PDPT/PD/PT
+    // One page, and the tables of the 16 areas' span (PDPT, PD, a PT per 2 MiB), which stay.
+    expect(pageTable.tablePages).toBe(1 + 2 + Math.ceil((16 * 513) / 512));
+    expect(buddy.nrFreePages()).toBe(free - 1 - (pageTable.tablePages - 1));
     expect(env.klog.dmesg()).not.toContain('WARNING');
   });
 

@@ -273,13 +273,17 @@ export class PageTable {
 
   /**
    * Unmap [va, va + sizeBytes): clear the leaves and free each table page that becomes
-   * empty (free_pgtables()). Returns the number of leaves cleared.
+   * empty (free_pgtables()). Returns the number of leaves cleared. With `freeTables: false`
+   * the tables stay, as the kernel's do when vmalloc space is unmapped
+   * (vunmap_range_noflush() clears PTEs only).
    */
-  unmap(va: VirtAddr, sizeBytes: number): number {
+  unmap(va: VirtAddr, sizeBytes: number, options: { freeTables?: boolean } = {}): number {
     const g = this.geometry;
     const size = this.format.pteSize;
+    const freeTables = options.freeTables ?? true;
     return this.forEachLeaf('unmap', va, sizeBytes, (entry, level, _lo, _hi, path, a) => {
       writePte(this.memory, size, entry, 0, 0);
+      if (!freeTables) return;
       // Free the tables on the path that are now empty, bottom up; never the root.
       for (let l = level; l > 0; l--) {
         const table = path[l]!;

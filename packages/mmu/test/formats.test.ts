@@ -144,6 +144,25 @@ describe.each(ALL.map((f) => [f.name, f] as const))('%s', (_, f) => {
     expect(tables.free).toBe(free);
   });
 
+  it('unmap with freeTables: false clears the leaves and keeps every table (vunmap)', () => {
+    const { pt, mmu, tables } = machine(f, { memBytes });
+    const va = 3 * page + 2 ** (f.vaBits - 1);
+    expect(pt.map(va, 9 * page, 2 * page, PROT_WRITE)).toBe(0);
+    const tablesMapped = pt.tablePages;
+    const free = tables.free;
+    expect(pt.unmap(va, 2 * page, { freeTables: false })).toBe(2);
+    expect(pt.tablePages).toBe(tablesMapped);
+    expect(tables.free).toBe(free);
+    expect(pt.query(va)).toBeNull();
+    expect(pt.missLevel).toBe(g.levels - 1); // the walk now stops at the last level
+    mmu.flushRange(va, va + 2 * page);
+    expect(mmu.translate(va, 0)).toBe(-1);
+    expect(mmu.faultLevel).toBe(g.levels - 1);
+    // Mapping there again needs no new table.
+    expect(pt.map(va, 9 * page, page, PROT_WRITE)).toBe(0);
+    expect(pt.tablePages).toBe(tablesMapped);
+  });
+
   it('maps a huge page at every level that allows one', () => {
     for (let level = 0; level < g.levels - 1; level++) {
       if (!g.leafAllowed[level]) continue;
