@@ -2,16 +2,23 @@
  * What each physical page is, for the memory map: one pass over `struct page` (MemMap) and
  * the structures that own pages without marking them there.
  *
- * Linux marks a free buddy block's first page PageBuddy and a slab's pages PageSlab (page
- * types since 6.10); page-table pages and vmalloc pages carry no mark in this simulator's
- * memmap (Linux 6.18 types page tables PGTY_table; the simulator does not), so they are found
- * the way tools/mm/page-types.c cannot but a kernel can: by walking init_mm's and every
- * process's page tables, and by reading each vmalloc area's page array (vm_struct->pages).
+ * Linux marks a free buddy block's first page PageBuddy, a slab's pages PageSlab and a
+ * page-table page PageTable (page types since 6.10). Vmalloc pages and a process's anonymous
+ * pages carry no mark of their own, so they are found the way tools/mm/page-types.c cannot
+ * but a kernel can: by reading each vmalloc area's page array (vm_struct->pages) and by
+ * walking every process's page tables to their leaves.
  *
  * Cold path: run after each action, it skips a free buddy block 2^order pages at a time, so
  * a 64 GiB machine that is mostly free costs a few thousand steps, not 16 M.
  */
-import { type Kernel, PAGE_SIZE, PG_reserved, PGTY_buddy, PGTY_slab } from '@mmsim/kapi';
+import {
+  type Kernel,
+  PAGE_SIZE,
+  PG_reserved,
+  PGTY_buddy,
+  PGTY_slab,
+  PGTY_table,
+} from '@mmsim/kapi';
 import { decodePte, geometry, readPte } from '@mmsim/mmu';
 
 /** Page kinds, in the order the legend lists them. */
@@ -107,23 +114,21 @@ export interface PageClasses {
   head: Int32Array;
 }
 
-/** Every table page (and, for processes, every mapped user page) under a root. */
-function walkTables(
+/** Every page mapped under the first `topEntries` entries of a root table. */
+function walkLeaves(
   k: Kernel,
   root: number,
   topEntries: number,
-  onTable: (pfn: number) => void,
-  onLeaf: ((pfn: number, pages: number) => void) | null,
+  onLeaf: (pfn: number) => void,
 ): void {
   const g = geometry(k.pgd.format);
   const pteSize = k.pgd.format.pteSize;
   const visit = (table: number, level: number, limit: number) => {
-    onTable(table / PAGE_SIZE);
     for (let i = 0; i < limit; i++) {
       const [lo, hi] = readPte(k.memory, pteSize, table + i * pteSize);
       const d = decodePte(g, lo, hi, level);
       if (!d.valid) continue;
-      if (d.leaf) onLeaf?.(d.pa / PAGE_SIZE, 2 ** (g.shift[level]! - Math.log2(PAGE_SIZE)));
+      if (d.leaf) onLeaf(d.pa / PAGE_SIZE);
       else visit(d.pa, level + 1, g.entries[level + 1]!);
     }
   };
@@ -156,6 +161,7 @@ export function classifyPages(k: Kernel): PageClasses {
     }
     let k0: number;
     if (type === PGTY_slab) k0 = KIND_SLAB;
+    else if (type === PGTY_table) k0 = KIND_PAGETABLE;
     else if (mm.flags[pfn]! & (1 << PG_reserved)) k0 = KIND_RESERVED;
     else if (mm.refcount[pfn]! > 0) k0 = KIND_KERNEL;
     else if (mm.tailOf[pfn]! !== 0) {
@@ -179,17 +185,12 @@ export function classifyPages(k: Kernel): PageClasses {
     pfn = next;
   }
 
-  // Page tables: init_mm's (the kernel half), then each process's user half (its kernel half
-  // points at init_mm's tables).
-  const markTable = (pfn: number) => {
-    kind[pfn] = KIND_PAGETABLE;
-    head[pfn] = pfn;
-  };
-  walkTables(k, k.pgd.root, geometry(k.pgd.format).entries[0]!, markTable, null);
+  // Each process's user half (its kernel half points at init_mm's tables): the pages mapped
+  // there, but the shared zero page, are its anonymous memory.
   const zeroPfn = k.userspace.zeroPfn;
   for (const task of k.tasks.values()) {
     if (!task.mm) continue;
-    walkTables(k, task.mm.pgd.root, geometry(k.pgd.format).entries[0]! / 2, markTable, (pfn) => {
+    walkLeaves(k, task.mm.pgd.root, geometry(k.pgd.format).entries[0]! / 2, (pfn) => {
       if (pfn !== zeroPfn && pfn < n) kind[pfn] = KIND_ANON;
     });
   }

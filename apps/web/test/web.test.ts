@@ -258,6 +258,13 @@ function suite(): void {
     const info = await text('#page-info');
     expect(info).toContain('kind: anon (user)');
     expect(info).toContain('kpageflags: MMAP ANON');
+    // Its PML4 is a page-table page (PageTable), as dump_page() says.
+    const pml4 = p.mm!.pgd.root / PAGE_SIZE;
+    await page.fill('#page-lookup-input', `0x${pml4.toString(16)}`);
+    await page.click('#page-lookup button');
+    const table = await text('#page-info');
+    expect(table).toContain('kind: page table');
+    expect(table).toContain('page_type: f2(table)');
     await page.locator('#processes tbody tr button', { hasText: 'exit' }).click();
     expect(await page.locator('#processes tbody tr').count()).toBe(0);
     expect(await text('#page-info')).not.toContain('kind: anon');

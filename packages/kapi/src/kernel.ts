@@ -39,7 +39,9 @@ import {
   PAGE_OFFSET,
   PAGE_SHIFT,
   PAGE_SIZE,
+  PGTY_NONE,
   PGTY_slab,
+  PGTY_table,
   type PhysicalMemory,
   PROT_GLOBAL,
   PROT_READ,
@@ -191,12 +193,16 @@ export class Kernel {
           Math.max(0, Math.log2(size) - PAGE_SHIFT),
         );
         if (pfn === NO_PAGE) return -1;
+        // pagetable_*_ctor(): a page-table page is typed (PageTable()); since 6.16 the kernel's
+        // own tables too ("Always call constructor for kernel page tables").
+        this.env.memMap.pageType[pfn] = PGTY_table;
         this.kernelTablesByNode[this.env.memMap.node[pfn]!]!++;
         this.userspace?.kernelTablesChanged(false);
         return pfn * PAGE_SIZE;
       },
       freeTable: (paddr: number, size: number) => {
         this.kernelTablesByNode[this.env.memMap.node[paddr / PAGE_SIZE]!]!--;
+        this.env.memMap.pageType[paddr / PAGE_SIZE] = PGTY_NONE; // pagetable_dtor()
         pages.freePages(paddr / PAGE_SIZE, Math.max(0, Math.log2(size) - PAGE_SHIFT));
         // No process may keep a pointer to a table init_mm gave back.
         this.userspace?.kernelTablesChanged(true);

@@ -34,6 +34,8 @@ import {
   NO_PAGE,
   PAGE_SHIFT,
   PAGE_SIZE,
+  PGTY_NONE,
+  PGTY_table,
   PROT_EXEC,
   PROT_READ,
   PROT_USER,
@@ -632,6 +634,7 @@ export class UserSpace {
     this.tablesByNode = new Int32Array(k.machine.nrNodes);
     const pages = k.pages;
     const node = k.env.memMap.node;
+    const pageType = k.env.memMap.pageType;
     // GFP_PGTABLE_USER: zeroed kernel pages, accounted to the process.
     this.tableAllocator = {
       allocTable: (size: number) => {
@@ -640,11 +643,13 @@ export class UserSpace {
           Math.max(0, Math.log2(size) - PAGE_SHIFT),
         );
         if (pfn === NO_PAGE) return -1;
+        pageType[pfn] = PGTY_table; // pagetable_pte_ctor() and the other levels' ctors
         this.tablesByNode[node[pfn]!]!++;
         return pfn * PAGE_SIZE;
       },
       freeTable: (pa: number, size: number) => {
         this.tablesByNode[node[pa / PAGE_SIZE]!]!--;
+        pageType[pa / PAGE_SIZE] = PGTY_NONE; // pagetable_dtor()
         pages.freePages(pa / PAGE_SIZE, Math.max(0, Math.log2(size) - PAGE_SHIFT));
       },
     };

@@ -149,6 +149,22 @@ describe('kfree of an interior pointer', () => {
 });
 
 describe('crossing kmalloc and vmalloc', () => {
+  it('__free_pages() of a page-table page: Bad page state for a typed page, the tables intact', () => {
+    const k = boot();
+    const v = k.vmalloc(PAGE_SIZE);
+    k.mem.write8(v, 9);
+    const pfn = k.pgd.root / PAGE_SIZE; // init_mm's PML4
+    expect(k.env.memMap.dumpPage(pfn)).toContain('page_type: f2(table)');
+    const log = logOf(k, () => k.__free_pages(pfn, 0));
+    expect(log[0]).toBe(
+      `BUG: Bad page state in process swapper/0  pfn:${pfn.toString(16).padStart(5, '0')}`,
+    );
+    expect(log).toContain('page_type: f2(table)');
+    expect(log).toContain('page dumped because: nonzero mapcount');
+    expect(k.mem.read8(v)).toBe(9); // the walk still works: nothing was freed
+    k.vfree(v);
+  });
+
   it("free_pages() of a kmalloc address: Bad page state for the slab page, which stays the slab's", () => {
     const k = boot();
     const before = free(k);
