@@ -229,6 +229,9 @@ export class Session {
         const a = p.mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
         if (a < 0) return `mmap: -${-a}`;
         for (let off = 0; off < len; off += PAGE_SIZE) p.mem.write8(a + off, 1);
+        // It sleeps now; CPU 0 runs its idle task with the tables still loaded (lazy TLB), so
+        // the kernel's own reports name swapper/0 again.
+        k.scheduleIdle();
         return `pid ${p.pid}, 0x${formatPtr(a)}`;
       },
     );

@@ -265,6 +265,10 @@ function suite(): void {
     const table = await text('#page-info');
     expect(table).toContain('kind: page table');
     expect(table).toContain('page_type: f2(table)');
+    // The process sleeps after its writes: a kernel report names the idle task.
+    await page.click('#double-free-button');
+    expect(await text('#kernel-log')).toContain('CPU: 0 UID: 0 PID: 0 Comm: swapper/0');
+    expect(await text('#kernel-log')).not.toContain('Comm: demo');
     await page.locator('#processes tbody tr button', { hasText: 'exit' }).click();
     expect(await page.locator('#processes tbody tr').count()).toBe(0);
     expect(await text('#page-info')).not.toContain('kind: anon');

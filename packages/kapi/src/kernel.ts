@@ -392,6 +392,14 @@ export class Kernel {
   fork(parent: Process, comm?: string): Process {
     return this.userspace.fork(parent, comm);
   }
+  /**
+   * schedule() to the idle task: the current CPU leaves its process and runs swapper/N, so
+   * kernel reports say `Comm: swapper/N` again. The process's page tables stay loaded (lazy
+   * TLB), as Linux leaves them for a kernel thread.
+   */
+  scheduleIdle(): void {
+    this.userspace.switchToIdle();
+  }
   /** The live processes by pid. */
   get tasks(): ReadonlyMap<number, Process> {
     return this.userspace.tasks;

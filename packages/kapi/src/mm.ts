@@ -760,6 +760,15 @@ export class UserSpace {
     if (this.k.ctx.task !== task) this.k.ctx.task = task;
   }
 
+  /**
+   * The current CPU runs its idle task, swapper/N (pid 0), as after schedule() with nothing
+   * runnable. Like any kernel thread it borrows the last mm (enter_lazy_tlb()): the page
+   * tables stay loaded, and the kernel half is the same in all of them.
+   */
+  switchToIdle(): void {
+    this.k.ctx.task = { pid: 0, comm: `swapper/${this.k.ctx.cpu}` };
+  }
+
   // ---- the fault path ----------------------------------------------------------------------
 
   /** Translate a user access of `task`, handling faults; a bad one is SIGSEGV. */
@@ -1063,7 +1072,7 @@ export class UserSpace {
     task.mm = null;
     task.exitSignal = signal;
     this.tasks.delete(task.pid);
-    if (this.k.ctx.task === task) this.k.ctx.task = { pid: 0, comm: 'swapper/0' };
+    if (this.k.ctx.task === task) this.switchToIdle();
     if (task.pid === 1) {
       // kernel/exit.c do_exit(): is_global_init(tsk).
       throw this.k.ctx.panic(

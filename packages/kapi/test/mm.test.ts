@@ -399,11 +399,29 @@ describe('the kernel and user memory', () => {
     const v = k.vmalloc(3 * P); // new kernel tables after the process copied the kernel half
     k.mem.write32(v + 2 * P, 42);
     expect(k.mem.read32(v + 2 * P)).toBe(42);
-    k.vfree(v); // tables freed: no process may keep them
+    k.vfree(v); // its PTEs cleared; the tables stay, as Linux keeps them
     const w = k.vmalloc(P);
     k.mem.write32(w, 7);
     expect(k.mem.read32(w)).toBe(7);
     p.mem.write8(p.mmap(0, P, RW, ANON), 1);
+  });
+
+  it('scheduleIdle(): swapper/N runs, the tables stay loaded (lazy TLB); a user access comes back', () => {
+    const k = boot();
+    const p = k.createProcess('lazy');
+    const a = p.mmap(0, P, RW, ANON);
+    p.mem.write8(a, 5);
+    expect(k.current).toBe(p);
+    expect(k.ctx.task.comm).toBe('lazy');
+    k.scheduleIdle();
+    expect(k.current).toBeNull();
+    expect(k.ctx.task).toEqual({ pid: 0, comm: 'swapper/0' });
+    expect(k.mmu.root).toBe(p.mm!.pgd.root); // enter_lazy_tlb(): no switch_mm
+    // Kernel reports name the idle task again.
+    expect(() => k.mem.read8(0x1000)).toThrow(KernelOops);
+    expect(k.klog.grep('Comm: swapper/0').length).toBeGreaterThan(0);
+    expect(p.mem.read8(a)).toBe(5); // the process runs again
+    expect(k.current).toBe(p);
   });
 });
 
