@@ -65,6 +65,8 @@ export class Session {
   readonly allocations: Allocation[] = [];
   readonly log: LogEntry[] = [];
   private redzoneCache: KmemCache | null = null;
+  /** When the page booted this kernel (performance.now(), ms). */
+  private readonly bootedAt = performance.now();
 
   constructor(config: SessionConfig) {
     this.config = config;
@@ -84,6 +86,11 @@ export class Session {
   /** Run an action; its result text, the dmesg lines it printed and any exception go to the log. */
   run(label: string, action: () => string | undefined): LogEntry {
     const k = this.kernel;
+    // The simulated clock stands still unless advanced; here it follows the session, so dmesg
+    // timestamps are uptime and the ratelimits (once a second, 60 a minute) behave as on a
+    // running machine.
+    const uptimeNs = Math.round((performance.now() - this.bootedAt) * 1e6);
+    if (uptimeNs > k.klog.clock.nowNs()) k.klog.clock.set(uptimeNs);
     const seq = k.klog.nextSeq;
     const entry: LogEntry = { action: label, dmesg: '', error: '' };
     try {

@@ -239,6 +239,8 @@ function suite(): void {
     await page.click('#double-free-button');
     const log = await text('#kernel-log');
     expect(log).toContain('BUG kmalloc-64 (Not tainted): Object already free');
+    // The clock follows the session: the report is stamped with the uptime, not 0.000000.
+    expect(log).toMatch(/\[ *(?!0\.000000)\d+\.\d{6}\] BUG kmalloc-64/);
   });
 
   it('shows the anonymous pages a process touched, and gives them back when it exits', async () => {
