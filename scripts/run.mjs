@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `npm run demo` and `npm test` on a machine that has only Node and npm.
+ * `npm run demo`, `npm test` and `npm run web` (the visualizer's dev server) on a machine that
+ * has only Node and npm.
  *
  * Installs the pinned pnpm (package.json "packageManager") through npx when the machine has
  * no pnpm of that version, installs the workspace's dependencies from the lockfile, then runs
@@ -62,7 +63,23 @@ switch (task) {
   case 'test':
     pn(['exec', 'turbo', 'run', 'test', ...rest]);
     break;
+  case 'web':
+    // The packages the visualizer imports, built; then Vite's dev server (it prints the URL).
+    pn(
+      [
+        'exec',
+        'turbo',
+        'run',
+        'build',
+        '--filter=@mmsim/web^...',
+        '--output-logs=errors-only',
+        '--log-prefix=none',
+      ],
+      { stdio: ['inherit', 'ignore', 'inherit'] },
+    );
+    pn(['--filter', '@mmsim/web', 'exec', 'vite', ...rest]);
+    break;
   default:
-    console.error(`scripts/run.mjs: unknown task '${task}' (demo, test)`);
+    console.error(`scripts/run.mjs: unknown task '${task}' (demo, test, web)`);
     process.exit(2);
 }
