@@ -291,6 +291,12 @@ export interface Tlb {
   flushPage(va: VirtAddr, asid: number): void;
   /** flushPage() for every page of [start, end). */
   flushRange(start: VirtAddr, end: VirtAddr, asid: number): void;
+  /**
+   * TLBs that give the same object here are flushed together: a flush of one drops the
+   * entries of all (a hierarchy's data and instruction paths flush every level they share),
+   * so an MMU with both flushes one. Absent: flushed on its own.
+   */
+  readonly flushDomain?: object;
   readonly stats: TlbStats;
   resetStats(): void;
 }

@@ -151,6 +151,8 @@ export class Mmu {
   readonly tlb: Tlb;
   /** The TLB instruction fetches use (the data TLB unless `itlb` was given). */
   readonly itlb: Tlb;
+  /** The instruction TLB needs flushes of its own (it is not the data TLB's flush domain). */
+  private readonly itlbFlushedApart: boolean;
   readonly geometry: Geometry;
   /** Top-level table (CR3 / satp / TTBR0). */
   root: PhysAddr = 0;
@@ -275,6 +277,9 @@ export class Mmu {
     this.memory = memory;
     this.tlb = tlb;
     this.itlb = options.itlb ?? tlb;
+    this.itlbFlushedApart =
+      this.itlb !== tlb &&
+      !(this.itlb.flushDomain !== undefined && this.itlb.flushDomain === tlb.flushDomain);
     const g = geometry(format);
     this.geometry = g;
     const L = g.levels;
@@ -872,35 +877,35 @@ export class Mmu {
   /** Drop every TLB and paging-structure-cache entry. */
   flushAll(): void {
     this.tlb.flushAll();
-    if (this.itlb !== this.tlb) this.itlb.flushAll();
+    if (this.itlbFlushedApart) this.itlb.flushAll();
     this.pscTag.fill(-1);
   }
 
   /** A CR3 write without PCID: every non-global TLB entry, every PSC entry. */
   flushNonGlobal(): void {
     this.tlb.flushNonGlobal();
-    if (this.itlb !== this.tlb) this.itlb.flushNonGlobal();
+    if (this.itlbFlushedApart) this.itlb.flushNonGlobal();
     this.pscTag.fill(-1);
   }
 
   /** INVPCID single-context / sfence.vma x0, asid / TLBI ASIDE1. */
   flushAsid(asid = this.asid): void {
     this.tlb.flushAsid(asid);
-    if (this.itlb !== this.tlb) this.itlb.flushAsid(asid);
+    if (this.itlbFlushedApart) this.itlb.flushAsid(asid);
     this.pscFlushAsid(asid);
   }
 
   /** INVLPG / sfence.vma va / TLBI VAE1: the page's entries, and the PSCs of the ASID. */
   flushPage(va: VirtAddr, asid = this.asid): void {
     this.tlb.flushPage(va, asid);
-    if (this.itlb !== this.tlb) this.itlb.flushPage(va, asid);
+    if (this.itlbFlushedApart) this.itlb.flushPage(va, asid);
     this.pscFlushAsid(asid);
   }
 
   /** flush_tlb_range(): flushPage for every page of [start, end). */
   flushRange(start: VirtAddr, end: VirtAddr, asid = this.asid): void {
     this.tlb.flushRange(start, end, asid);
-    if (this.itlb !== this.tlb) this.itlb.flushRange(start, end, asid);
+    if (this.itlbFlushedApart) this.itlb.flushRange(start, end, asid);
     this.pscFlushAsid(asid);
   }
 

@@ -79,7 +79,7 @@ export class PageTable {
     const size = this.geometry.tableAllocBytes;
     const pa = this.tables.allocTable(size);
     if (pa < 0) return -1;
-    if (pa % 2 ** this.format.pageShift !== 0 || pa + size > this.memory.sizeBytes) {
+    if (pa % this.geometry.pageSize !== 0 || pa + size > this.memory.sizeBytes) {
       throw new RangeError(`allocTable(${size}) returned ${pa}: not an aligned page in memory`);
     }
     this.memory.fill(pa, size, 0);
@@ -111,7 +111,7 @@ export class PageTable {
   }
 
   private checkRange(fn: string, va: VirtAddr, sizeBytes: number, align: number): void {
-    const top = 2 ** this.format.vaBits;
+    const top = this.geometry.vaSize;
     if (
       !Number.isSafeInteger(va) ||
       !Number.isSafeInteger(sizeBytes) ||
@@ -141,7 +141,7 @@ export class PageTable {
     pageShift = this.format.pageShift,
   ): number {
     const target = this.leafLevel(pageShift);
-    const step = 2 ** pageShift;
+    const step = this.geometry.span[target]!;
     this.checkRange('map', va, sizeBytes, step);
     if (!Number.isSafeInteger(pa) || pa < 0 || pa % step !== 0) {
       throw new RangeError(`map: physical address ${pa} is not ${step}-byte aligned`);
@@ -192,7 +192,7 @@ export class PageTable {
     const accessed = hasBit(b.accessed, lo, hi);
     const dirty = hasBit(b.dirty, lo, hi);
     const child = level + 1;
-    const step = 2 ** g.shift[child]!;
+    const step = g.span[child]!;
     for (let i = 0; i < g.entries[child]!; i++) {
       const [cl, ch] = encodeLeaf(g, base + i * step, child, prot, accessed, dirty);
       writePte(this.memory, this.format.pteSize, t + i * this.format.pteSize, cl, ch);
@@ -232,8 +232,10 @@ export class PageTable {
       path: PhysAddr[],
       va: VirtAddr,
     ) => void,
+    /** The visitor frees no table: the walk may go on along a table instead of from the root. */
+    keepsPath = false,
   ): number {
-    this.checkRange(fn, va, sizeBytes, 2 ** this.format.pageShift);
+    this.checkRange(fn, va, sizeBytes, this.geometry.pageSize);
     const g = this.geometry;
     const size = this.format.pteSize;
     const end = va + sizeBytes;
@@ -247,7 +249,7 @@ export class PageTable {
         path.push(table);
         const e = this.entryAddr(table, a, l);
         const [lo, hi] = readPte(this.memory, size, e);
-        const span = 2 ** g.shift[l]!;
+        const span = g.span[l]!;
         const next = Math.floor(a / span) * span + span;
         if (!isValid(g, lo, hi)) {
           a = next; // nothing mapped under this entry
@@ -263,6 +265,22 @@ export class PageTable {
           visit(e, l, lo, hi, path, a);
           count++;
           a = next;
+          if (keepsPath && l > 0) {
+            // The next entries of the same table, while they are leaves of the range.
+            const tableEnd = Math.floor((a - 1) / g.span[l - 1]!) * g.span[l - 1]! + g.span[l - 1]!;
+            while (a < end && a < tableEnd && a + span <= end) {
+              const e2 = this.entryAddr(table, a, l);
+              const [lo2, hi2] = readPte(this.memory, size, e2);
+              if (!isValid(g, lo2, hi2)) {
+                a += span;
+                continue;
+              }
+              if (!isLeaf(g, lo2, hi2, l)) break; // a table below: from the root again
+              visit(e2, l, lo2, hi2, path, a);
+              count++;
+              a += span;
+            }
+          }
           continue outer;
         }
         table = pteFrame(g, lo, hi);
@@ -281,18 +299,24 @@ export class PageTable {
     const g = this.geometry;
     const size = this.format.pteSize;
     const freeTables = options.freeTables ?? true;
-    return this.forEachLeaf('unmap', va, sizeBytes, (entry, level, _lo, _hi, path, a) => {
-      writePte(this.memory, size, entry, 0, 0);
-      if (!freeTables) return;
-      // Free the tables on the path that are now empty, bottom up; never the root.
-      for (let l = level; l > 0; l--) {
-        const table = path[l]!;
-        if (this.memory.findNot(table, g.tableBytes[l]!, 0) !== -1) break;
-        const parent = path[l - 1]!;
-        writePte(this.memory, size, this.entryAddr(parent, a, l - 1), 0, 0);
-        this.freeTable(table);
-      }
-    });
+    return this.forEachLeaf(
+      'unmap',
+      va,
+      sizeBytes,
+      (entry, level, _lo, _hi, path, a) => {
+        writePte(this.memory, size, entry, 0, 0);
+        if (!freeTables) return;
+        // Free the tables on the path that are now empty, bottom up; never the root.
+        for (let l = level; l > 0; l--) {
+          const table = path[l]!;
+          if (this.memory.findNot(table, g.tableBytes[l]!, 0) !== -1) break;
+          const parent = path[l - 1]!;
+          writePte(this.memory, size, this.entryAddr(parent, a, l - 1), 0, 0);
+          this.freeTable(table);
+        }
+      },
+      !freeTables,
+    );
   }
 
   /**
@@ -302,17 +326,23 @@ export class PageTable {
   protect(va: VirtAddr, sizeBytes: number, prot: number): number {
     const g = this.geometry;
     const b = this.format.bits;
-    return this.forEachLeaf('protect', va, sizeBytes, (entry, level, lo, hi) => {
-      const [nl, nh] = encodeLeaf(
-        g,
-        pteFrame(g, lo, hi),
-        level,
-        prot,
-        hasBit(b.accessed, lo, hi),
-        hasBit(b.dirty, lo, hi),
-      );
-      writePte(this.memory, this.format.pteSize, entry, nl, nh);
-    });
+    return this.forEachLeaf(
+      'protect',
+      va,
+      sizeBytes,
+      (entry, level, lo, hi) => {
+        const [nl, nh] = encodeLeaf(
+          g,
+          pteFrame(g, lo, hi),
+          level,
+          prot,
+          hasBit(b.accessed, lo, hi),
+          hasBit(b.dirty, lo, hi),
+        );
+        writePte(this.memory, this.format.pteSize, entry, nl, nh);
+      },
+      true,
+    );
   }
 
   /** The level at which the last query() found no valid entry. */
@@ -333,7 +363,7 @@ export class PageTable {
         return null;
       }
       if (isLeaf(g, lo, hi, l)) {
-        const span = 2 ** g.shift[l]!;
+        const span = g.span[l]!;
         return {
           pa: pteFrame(g, lo, hi) + (va % span),
           level: l,

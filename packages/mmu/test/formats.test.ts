@@ -10,6 +10,7 @@ import {
   PROT_USER,
   PROT_WRITE,
 } from '@mmsim/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   aarch64_4k,
@@ -30,6 +31,7 @@ import {
   sv48,
   x86_64,
 } from '../src/index.js';
+import { encodeLeafBits, frameWords } from '../src/pte.js';
 import { GiB, machine } from './machine.js';
 
 const U = ACCESS_USER;
@@ -122,6 +124,28 @@ describe.each(ALL.map((f) => [f.name, f] as const))('%s', (_, f) => {
       expect(decodePte(g, lo, hi, level)).toMatchObject({ valid: true, leaf: false, pa: 5 * page });
     }
     expect(decodePte(g, 0, 0, 0).valid).toBe(false);
+  });
+
+  it('encodeLeaf() (cached attribute words) equals the bit-by-bit definition', () => {
+    const frames = 2 ** f.frame.width;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: g.levels - 1 }),
+        fc.integer({ min: 0, max: frames - 1 }),
+        fc.integer({ min: 0, max: 0x7f }),
+        fc.boolean(),
+        fc.boolean(),
+        (level, frame, prot, accessed, dirty) => {
+          if (!g.leafAllowed[level]) return;
+          const align = 2 ** g.shift[level]!;
+          const pa = Math.floor((frame * 2 ** f.frame.shift) / align) * align;
+          const [lo, hi] = frameWords(g, pa);
+          expect(encodeLeaf(g, pa, level, prot, accessed, dirty)).toEqual(
+            encodeLeafBits(g, lo, hi, level, prot, accessed, dirty),
+          );
+        },
+      ),
+    );
   });
 
   it('maps, translates, unmaps and then faults', () => {

@@ -126,6 +126,11 @@ export class TlbPath implements Tlb {
     readonly levels: TlbLevels,
   ) {}
 
+  /** Both paths flush every level: a flush through either is a flush of both. */
+  get flushDomain(): object {
+    return this.levels;
+  }
+
   lookup(va: VirtAddr, asid: number): number {
     const slot = this.l1.lookup(va, asid);
     if (slot >= 0) {
