@@ -48,6 +48,24 @@ describe('with @mmsim/tlb', () => {
     expect(h.stats.hits).toBeGreaterThan(0);
   });
 
+  it('flushes a hierarchy once for both paths, and the instruction side is flushed too', () => {
+    const h = createTlbHierarchy();
+    const { pt, mmu } = machine(x86_64, { tlb: h, itlb: h.instruction, memBytes: 256 * MiB });
+    expect(h.flushDomain).toBe(h.instruction.flushDomain);
+    pt.map(0x800000, 0x2000000, 4 * 4096, PROT_EXEC | PROT_USER);
+    const fetch = () => mmu.translate(0x800010, U | ACCESS_EXEC);
+    expect(fetch()).toBe(0x2000010);
+    const walks = mmu.stats.walks;
+    expect(fetch()).toBe(0x2000010); // an iTLB hit
+    expect(mmu.stats.walks).toBe(walks);
+    const flushes = h.stats.flushes + h.instruction.stats.flushes;
+    mmu.flushRange(0x800000, 0x804000);
+    expect(h.stats.flushes + h.instruction.stats.flushes).toBe(flushes + 1); // one pass
+    pt.unmap(0x800000, 4 * 4096);
+    expect(fetch()).toBe(-1); // the fetch walks again: the iTLB entry went with the flush
+    expect(mmu.stats.walks).toBe(walks + 1);
+  });
+
   it('translates a 512 GiB Sv48 page through a TLB that splinters it', () => {
     const tlb = createTlb({ entries: 16, pageShifts: [12, 21, 30] });
     const { pt, mmu } = machine(sv48, { tlb });
