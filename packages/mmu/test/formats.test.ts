@@ -17,13 +17,11 @@ import {
   aarch64_16k,
   aarch64_64k,
   customFormat,
-  decodePte,
   encodeLeaf,
   encodeTable,
   explain,
   FAULT_ACCESS_FLAG,
   FAULT_NOT_PRESENT,
-  FAULT_PROTECTION,
   FAULT_RESERVED,
   geometry,
   PAGING_FORMATS,
@@ -32,99 +30,20 @@ import {
   x86_64,
 } from '../src/index.js';
 import { encodeLeafBits, frameWords } from '../src/pte.js';
+import { i386, toy16 } from './custom-formats.js';
 import { GiB, machine } from './machine.js';
 
 const U = ACCESS_USER;
 const W = ACCESS_WRITE;
 const X = ACCESS_EXEC;
 
-/** A 16-bit textbook format with permission and A/D bits, and 2 KiB huge pages. */
-const toy16 = customFormat({
-  name: 'toy16',
-  pageSize: 64,
-  levelBits: [5, 5, 5],
-  pteSize: 2,
-  validBit: 0,
-  writeBit: 1,
-  userBit: 2,
-  noExecBit: 3,
-  accessedBit: 4,
-  dirtyBit: 5,
-  globalBit: 6,
-  hugeBit: 7,
-  hugeLevels: [1],
-  frameBit: 8,
-  frameBits: 8,
-});
-
-/** A 4-byte-PTE, 2-level, 4 KiB-page format (i386 without PAE, as data). */
-const i386 = customFormat({
-  name: 'i386',
-  pageSize: 4096,
-  levelBits: [10, 10],
-  pteSize: 4,
-  validBit: 0,
-  writeBit: 1,
-  userBit: 2,
-  accessedBit: 5,
-  dirtyBit: 6,
-  hugeBit: 7,
-  hugeLevels: [0],
-  globalBit: 8,
-  frameBit: 12,
-  frameBits: 20,
-});
-
 const ALL: PagingFormat[] = [...PAGING_FORMATS, toy16, i386];
-const PROTS = [
-  PROT_READ,
-  PROT_READ | PROT_WRITE,
-  PROT_READ | PROT_EXEC,
-  PROT_READ | PROT_USER,
-  PROT_READ | PROT_WRITE | PROT_USER,
-  PROT_READ | PROT_EXEC | PROT_USER,
-  PROT_READ | PROT_WRITE | PROT_GLOBAL,
-];
 
-/** The PROT_* bits a format can express. */
-function expressible(f: PagingFormat, prot: number): number {
-  const b = f.bits;
-  let p = PROT_READ;
-  if (b.write >= 0 || b.readOnly >= 0) p |= prot & PROT_WRITE;
-  else p |= PROT_WRITE;
-  if (b.exec >= 0 || b.noExec >= 0) p |= prot & PROT_EXEC;
-  else p |= PROT_EXEC;
-  if (b.user >= 0) p |= prot & PROT_USER;
-  if (b.global >= 0 || b.notGlobal >= 0) p |= prot & PROT_GLOBAL;
-  return p;
-}
-
+// Per format, encode/decode round trips, map → translate → unmap → fault, huge pages and
+// their splitting, A/D and permission faults are the conformance suite's cases
+// (test/conformance.test.ts runs it on ALL); here, the encodeLeaf() cache on random frames.
 describe.each(ALL.map((f) => [f.name, f] as const))('%s', (_, f) => {
   const g = geometry(f);
-  const page = 2 ** f.pageShift;
-  const memBytes = Math.max(64 * 1024 * 1024, 2 ** (f.pageShift + 8));
-
-  it('round-trips leaves and tables through encode and decode', () => {
-    const frames = [0, page, 37 * page, 2 ** (f.frame.width + f.pageShift) - page];
-    for (let level = 0; level < g.levels; level++) {
-      if (!g.leafAllowed[level]) continue;
-      const align = 2 ** g.shift[level]!;
-      for (const pa of frames.map((x) => Math.floor(x / align) * align)) {
-        for (const prot of PROTS) {
-          const [lo, hi] = encodeLeaf(g, pa, level, prot, true, false);
-          const d = decodePte(g, lo, hi, level);
-          expect(d).toMatchObject({ valid: true, leaf: true, pa, prot: expressible(f, prot) });
-          expect(d.accessed).toBe(f.bits.accessed >= 0);
-          expect(d.dirty).toBe(false);
-        }
-      }
-    }
-    for (let level = 0; level < g.levels - 1; level++) {
-      const [lo, hi] = encodeTable(g, 5 * page);
-      expect(decodePte(g, lo, hi, level)).toMatchObject({ valid: true, leaf: false, pa: 5 * page });
-    }
-    expect(decodePte(g, 0, 0, 0).valid).toBe(false);
-  });
 
   it('encodeLeaf() (cached attribute words) equals the bit-by-bit definition', () => {
     const frames = 2 ** f.frame.width;
@@ -146,95 +65,6 @@ describe.each(ALL.map((f) => [f.name, f] as const))('%s', (_, f) => {
         },
       ),
     );
-  });
-
-  it('maps, translates, unmaps and then faults', () => {
-    const { pt, mmu, tables } = machine(f, { memBytes });
-    const free = tables.free;
-    const va = 3 * page + 2 ** (f.vaBits - 1); // in the upper (kernel) half
-    expect(pt.map(va, 9 * page, 2 * page, PROT_WRITE | PROT_USER)).toBe(0);
-    expect(mmu.translate(va + 5, U | W)).toBe(9 * page + 5);
-    expect(mmu.translate(va + page + 1, U)).toBe(10 * page + 1);
-    expect(mmu.stats.walks).toBe(2);
-    expect(mmu.stats.walkRefs).toBe(2 * g.levels);
-    expect(pt.query(va)).toMatchObject({ pa: 9 * page, level: g.levels - 1 });
-    expect(pt.unmap(va, 2 * page)).toBe(2);
-    mmu.flushRange(va, va + 2 * page);
-    expect(mmu.translate(va + 5, U)).toBe(-1);
-    expect(mmu.faultKind).toBe(FAULT_NOT_PRESENT);
-    expect(mmu.faultLevel).toBe(0);
-    expect(mmu.errorCode).toBe(0x4);
-    expect(pt.tablePages).toBe(1);
-    expect(tables.free).toBe(free);
-  });
-
-  it('unmap with freeTables: false clears the leaves and keeps every table (vunmap)', () => {
-    const { pt, mmu, tables } = machine(f, { memBytes });
-    const va = 3 * page + 2 ** (f.vaBits - 1);
-    expect(pt.map(va, 9 * page, 2 * page, PROT_WRITE)).toBe(0);
-    const tablesMapped = pt.tablePages;
-    const free = tables.free;
-    expect(pt.unmap(va, 2 * page, { freeTables: false })).toBe(2);
-    expect(pt.tablePages).toBe(tablesMapped);
-    expect(tables.free).toBe(free);
-    expect(pt.query(va)).toBeNull();
-    expect(pt.missLevel).toBe(g.levels - 1); // the walk now stops at the last level
-    mmu.flushRange(va, va + 2 * page);
-    expect(mmu.translate(va, 0)).toBe(-1);
-    expect(mmu.faultLevel).toBe(g.levels - 1);
-    // Mapping there again needs no new table.
-    expect(pt.map(va, 9 * page, page, PROT_WRITE)).toBe(0);
-    expect(pt.tablePages).toBe(tablesMapped);
-  });
-
-  it('maps a huge page at every level that allows one', () => {
-    for (let level = 0; level < g.levels - 1; level++) {
-      if (!g.leafAllowed[level]) continue;
-      const size = 2 ** g.shift[level]!;
-      const { pt, mmu } = machine(f, { memBytes });
-      const va = size; // the second huge page of the address space
-      const pa = 2 * size;
-      expect(pt.map(va, pa, size, PROT_READ | PROT_USER, g.shift[level]!)).toBe(0);
-      const off = size - 8;
-      expect(mmu.translate(va + off, U)).toBe(pa + off);
-      expect(mmu.stats.walkRefs).toBe(level + 1);
-      expect(explain(mmu, va + off).pageSize).toBe(size);
-      // Half of it unmapped: split into the next level's leaves.
-      expect(pt.unmap(va, size / 2)).toBeGreaterThan(0);
-      expect(pt.query(va)).toBeNull();
-      expect(pt.query(va + size / 2)?.pa).toBe(pa + size / 2);
-    }
-  });
-
-  it('sets Accessed and Dirty in memory when the format has them', () => {
-    const { pt, mmu } = machine(f, { memBytes });
-    pt.map(page, 4 * page, page, PROT_WRITE | PROT_USER);
-    mmu.translate(page, U);
-    expect(pt.query(page)).toMatchObject({
-      accessed: f.bits.accessed >= 0,
-      dirty: false,
-    });
-    mmu.translate(page, U | W);
-    expect(pt.query(page)!.dirty).toBe(f.bits.dirty >= 0);
-  });
-
-  it('faults a user write to a read-only page and a user read of a kernel page', () => {
-    const { pt, mmu } = machine(f, { memBytes });
-    pt.map(page, 4 * page, page, PROT_READ | PROT_USER);
-    pt.map(2 * page, 5 * page, page, PROT_READ | PROT_WRITE);
-    if (f.bits.write >= 0 || f.bits.readOnly >= 0) {
-      expect(mmu.translate(page, U | W)).toBe(-1);
-      expect(mmu).toMatchObject({
-        faultKind: FAULT_PROTECTION,
-        errorCode: 0x7,
-        faultLevel: g.levels - 1,
-      });
-    }
-    if (f.bits.user >= 0) {
-      expect(mmu.translate(2 * page, U)).toBe(-1);
-      expect(mmu).toMatchObject({ faultKind: FAULT_PROTECTION, errorCode: 0x5 });
-    }
-    expect(mmu.translate(2 * page + 3, W)).toBe(5 * page + 3);
   });
 });
 
