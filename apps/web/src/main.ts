@@ -9,6 +9,7 @@ import { canonicalToVa, formatHex, formatPtr, type Kernel, PAGE_SIZE } from '@mm
 import { explain, formatExplanation } from '@mmsim/mmu';
 import { PRESET_NAMES } from '@mmsim/numa';
 import { buddyinfo, procPaths, readProc, slabinfoRows } from '@mmsim/procfs';
+import { TlbHierarchy } from '@mmsim/tlb';
 import { MemMapView } from './memmap-view.js';
 import { type LogEntry, Session, type SessionConfig } from './session.js';
 
@@ -151,6 +152,43 @@ function walk(vaText: string): void {
   }
 }
 
+const SIZE_NAMES: Record<number, string> = { 12: '4K', 21: '2M', 30: '1G' };
+
+/** CPU 0's TLB levels: counters, the MMU's walks, and every valid entry. */
+function renderTlb(k: Kernel): void {
+  const mmu = k.mmus[0]!;
+  const h = mmu.tlb;
+  const stats = $<HTMLTableElement>('tlb-stats').tBodies[0]!;
+  const entries = $<HTMLTableElement>('tlb-entries').tBodies[0]!;
+  stats.replaceChildren();
+  entries.replaceChildren();
+  if (!(h instanceof TlbHierarchy)) return;
+  const levels = [
+    ['L1 dTLB', h.l1d],
+    ['L1 iTLB', h.l1i],
+    ['STLB', h.l2],
+  ] as const;
+  for (const [name, t] of levels) {
+    if (!t) continue;
+    const row = stats.insertRow();
+    cell(row, name);
+    for (const v of [t.stats.hits, t.stats.misses, t.stats.evictions, t.stats.flushes]) {
+      cell(row, v, v === 0 ? 'zero' : '');
+    }
+    for (const e of t.entries()) {
+      const r = entries.insertRow();
+      cell(r, name);
+      cell(r, formatPtr(e.va), 'mono');
+      cell(r, SIZE_NAMES[e.pageShift] ?? `2^${e.pageShift}`);
+      cell(r, `0x${formatHex(e.pa)}`, 'mono');
+      cell(r, e.asid);
+      cell(r, e.global ? 'G' : '');
+    }
+  }
+  $('tlb-walks').textContent =
+    `MMU: ${mmu.stats.walks} walks, ${mmu.stats.walkRefs} page-table entries read`;
+}
+
 function showWalk(addr: number): void {
   const text = formatPtr(addr);
   $<HTMLInputElement>('walk-va').value = text;
@@ -285,6 +323,7 @@ function refresh(): void {
   renderAllocations();
   renderVmalloc(k);
   renderProcesses(k);
+  renderTlb(k);
   if (walkedVa) walk(walkedVa);
   renderLog();
   renderProc(k);
@@ -373,12 +412,33 @@ function setup(): void {
       session.vmalloc(intInput('vmalloc-pages'));
       addr = session.kernel.vmallocArea.areas().find((a) => !before.has(a.addr))?.addr ?? 0;
     });
-    if (addr) showWalk(addr);
+    if (addr) {
+      showWalk(addr);
+      $<HTMLInputElement>('access-va').value = formatPtr(addr);
+    }
   });
   $('process-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     act(() => session.spawnProcess(intInput('process-pages')));
   });
+  const access = (write: boolean) => {
+    const text = $<HTMLInputElement>('access-va').value.trim();
+    act(() => {
+      let va: number;
+      try {
+        va = canonicalToVa(text);
+      } catch (err) {
+        session.log.push({ action: `access ${text}`, dmesg: '', error: (err as Error).message });
+        return;
+      }
+      session.access(va, write, 0x5a);
+    });
+  };
+  $('access-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    access(false);
+  });
+  $('write-button').addEventListener('click', () => access(true));
   $('walk-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     walk($<HTMLInputElement>('walk-va').value);

@@ -218,6 +218,22 @@ export class Session {
     });
   }
 
+  /**
+   * A one-byte kernel access through CPU 0's MMU (k.mem): a TLB hit, or a miss and a walk
+   * that fills the TLB, or the page-fault Oops for an address nothing maps.
+   */
+  access(va: number, write: boolean, value = 0): LogEntry {
+    const k = this.kernel;
+    const text = `0x${formatPtr(va)}`;
+    return this.run(write ? `write8(${text}, 0x${value.toString(16)})` : `read8(${text})`, () => {
+      if (write) {
+        k.mem.write8(va, value);
+        return undefined;
+      }
+      return `0x${k.mem.read8(va).toString(16).padStart(2, '0')}`;
+    });
+  }
+
   vfree(addr: number): LogEntry {
     return this.run(`vfree(0x${formatPtr(addr)})`, () => {
       this.kernel.vfree(addr);

@@ -23,6 +23,7 @@ import {
 } from '@mmsim/kapi';
 import { explain, formatExplanation } from '@mmsim/mmu';
 import { buddyinfo, meminfo, slabinfoRows } from '@mmsim/procfs';
+import type { TlbHierarchy } from '@mmsim/tlb';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -287,6 +288,52 @@ function suite(): void {
     await bootUi('tiny', 'slob', '');
     await page.selectOption('#proc-path', '/proc/slabinfo');
     expect(await text('#proc-text')).toBe('cat: /proc/slabinfo: No such file or directory');
+  });
+
+  it("reads through CPU 0's TLB: a miss and a walk, then a hit; vfree flushes it; then the Oops", async () => {
+    await bootUi('tiny', 'slub', '');
+    await page.fill('#vmalloc-pages', '4');
+    await page.click('#vmalloc-button');
+    expect(await page.inputValue('#access-va')).toBe('ffffc90000000000');
+    await page.click('#read-button');
+    await page.click('#read-button');
+    await page.click('#write-button');
+    // The same accesses in Node, on a kernel in the same state.
+    const k = boot({ machine: 'tiny' });
+    const v = k.vmalloc(4 * PAGE_SIZE);
+    k.mem.read8(v);
+    k.mem.read8(v);
+    k.mem.write8(v, 0x5a);
+    const h = k.mmus[0]!.tlb as TlbHierarchy;
+    const rows = await page.locator('#tlb-stats tbody tr').allInnerTexts();
+    const expected = [
+      ['L1 dTLB', h.l1d.stats],
+      ['L1 iTLB', h.l1i!.stats],
+      ['STLB', h.l2!.stats],
+    ].map(([name, st]) => {
+      const t = st as typeof h.stats;
+      return [name, t.hits, t.misses, t.evictions, t.flushes].join('\t');
+    });
+    expect(rows).toEqual(expected);
+    expect(await text('#tlb-walks')).toBe(
+      `MMU: ${k.mmus[0]!.stats.walks} walks, ${k.mmus[0]!.stats.walkRefs} page-table entries read`,
+    );
+    const entryRows = await page.locator('#tlb-entries tbody tr').allInnerTexts();
+    expect(entryRows).toContain(
+      'L1 dTLB\tffffc90000000000\t4K\t' +
+        `0x${(k.vmallocArea.vmalloc_to_pfn(v) * PAGE_SIZE).toString(16)}\t0\tG`,
+    );
+    const log = await text('#kernel-log');
+    expect(log).toContain('» read8(0xffffc90000000000) = 0x00');
+    expect(log).toContain('» write8(0xffffc90000000000, 0x5a)');
+    // vfree: flush_tlb_kernel_range() takes the entry away, and the next read is the Oops.
+    await page.locator('#vmalloc-areas tbody tr button', { hasText: 'vfree' }).click();
+    const after = await page.locator('#tlb-entries tbody tr').allInnerTexts();
+    expect(after.some((r) => r.includes('ffffc90000000000'))).toBe(false);
+    await page.click('#read-button');
+    expect(await text('#kernel-log')).toContain(
+      'BUG: unable to handle page fault for address: ffffc90000000000',
+    );
   });
 
   it('raised no page error and logged no console error in the whole session', () => {
