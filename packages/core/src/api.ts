@@ -240,11 +240,18 @@ export interface TlbStats {
  * live in @mmsim/tlb; the MMU (@mmsim/mmu) drives one through this interface only.
  *
  * Hot path: numbers in and out, nothing allocated. A lookup returns a slot number that the
- * entry accessors read; a slot stays valid until the next insert or flush.
+ * entry accessors read; a slot stays valid until the next lookup, insert or flush (a
+ * hierarchy refills its L1 from its L2 inside a lookup).
  *
  * `flags` are opaque to the TLB — the MMU stores the permission and dirty bits of its paging
- * format there — except that a `global` entry matches every ASID and survives
+ * format there, below 2^16 — except that a `global` entry matches every ASID and survives
  * flushNonGlobal() and flushAsid() (x86 CR4.PGE + PTE.G, RISC-V/ARM global mappings).
+ *
+ * A page is never cached twice at one size: inserting a page already cached for the same ASID,
+ * or globally, replaces that entry in place (no eviction counted), and a global insert
+ * replaces every ASID's entry for the page. Entries of two sizes may both cover an address
+ * (the Intel SDM allows it, §4.10.2.3): a lookup answers with either, a flush drops both.
+ * `@mmsim/tlb/conformance` checks an implementation against all of this.
  */
 export interface Tlb {
   readonly name: string;
@@ -256,7 +263,9 @@ export interface Tlb {
   /**
    * Cache a translation: the 2^pageShift-byte page holding `va` maps to the page at physical
    * address `pa` (aligned to the page). Returns the slot used; replacing a valid entry
-   * counts an eviction.
+   * counts an eviction. A page larger than the TLB caches may be cached as the fragment of
+   * a size it does cache that holds `va` (splintering); a page size it cannot hold at all is a
+   * RangeError. Never a wrong translation.
    */
   insert(
     va: VirtAddr,
@@ -278,7 +287,10 @@ export interface Tlb {
   /** The physical base address of the page an entry maps. */
   entryPa(slot: number): number;
   entryFlags(slot: number): number;
-  /** Update an entry's flags (e.g. the MMU setting Dirty after a write). */
+  /**
+   * Update an entry's flags (e.g. the MMU setting Dirty after a write), and those of any copy
+   * of it the TLB keeps elsewhere (a hierarchy's L2), so the next hit sees them.
+   */
   setEntryFlags(slot: number, flags: number): void;
   entryPageShift(slot: number): number;
   /** Drop every entry. */
@@ -289,7 +301,7 @@ export interface Tlb {
   flushAsid(asid: number): void;
   /** Drop the entries that map `va` in `asid`, global ones included (INVLPG). */
   flushPage(va: VirtAddr, asid: number): void;
-  /** flushPage() for every page of [start, end). */
+  /** flushPage() for every page overlapping [start, end); start === end drops nothing. */
   flushRange(start: VirtAddr, end: VirtAddr, asid: number): void;
   /**
    * TLBs that give the same object here are flushed together: a flush of one drops the

@@ -64,7 +64,18 @@ export type LeafEncoding = 'last' | 'huge-bit' | 'rwx' | 'table-bit';
 /** Which architecture's rules (permission details, A/D update) the walker applies. */
 export type PagingArch = 'x86-64' | 'riscv' | 'aarch64' | 'custom';
 
-/** A paging format: how virtual addresses split into table indices, how entries look. */
+/**
+ * A paging format: how virtual addresses split into table indices, how entries look.
+ *
+ * What a format must also satisfy (checked by `@mmsim/mmu/conformance`, as is everything the
+ * fields below say): the named bits lie inside the entry, outside the frame field and apart
+ * from each other; `frame.shift` is at most `pageShift`, and `paBits` lies between
+ * `pageShift` and `frame.width + frame.shift`; `leafExtra` sets no named bit (the leaf's own
+ * bits would override it); `tableExtra` sets neither the huge bit nor, for `'rwx'` formats,
+ * R/W/X (the walker would take the table for a leaf), and with `hierarchicalPerms` it grants
+ * what the levels below may keep (write, user, exec) and restricts nothing; a huge level's
+ * next level allows leaves too, since a huge page is split one level down.
+ */
 export interface PagingFormat {
   /** 'x86-64 4-level', 'Sv39', 'AArch64 4K', 'ostep-multilevel', … */
   readonly name: string;
