@@ -145,6 +145,19 @@ describe('the Linux 6.18 kernel-build trace', () => {
     expect(freePages(k)).toBe(before);
   }, 60_000);
 
+  it('the README example: replayTrace() of the .xz file on a 256 MiB SLUB kernel', async () => {
+    const k = boot({ machine: { nodes: [{ memory: '256M', cpus: 2 }] }, slab: 'slub' });
+    const { report, stats: s } = await replayTrace(k, openTraceStream(bytes()), {
+      freeRemaining: true,
+    });
+    expect([s.events, s.malformed]).toEqual([192_132, 0]);
+    expect(report.kmallocAgreement).toEqual({ checked: 4380, agree: 4380, mismatches: [] });
+    expect(report.caches.length).toBeGreaterThan(0);
+    expect(samplesToCsv(report.samples).split('\n')[0]).toMatch(
+      /^events,timestamp,requestedBytes,/,
+    );
+  }, 60_000);
+
   it('replays straight from the compressed file, streaming', async () => {
     const k = boot({ machine });
     const before = freePages(k);
