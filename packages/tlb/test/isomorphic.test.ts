@@ -15,7 +15,7 @@ describe('isomorphic package', () => {
     const result = await build({
       stdin: {
         contents: `
-          import { createTlb, createTlbHierarchy, simulateCacheTrace } from '@mmsim/tlb';
+          import { createTlb, createTlbHierarchy, simulateCacheTrace, simulatePagingPolicy } from '@mmsim/tlb';
           const t = createTlb({ entries: 16, ways: 4, policy: 'random', seed: 3 });
           for (let p = 0; p < 40; p++) if (t.lookup(p * 4096, 1) < 0) t.insert(p * 4096, 1, 0, 12, 0, false);
           const h = createTlbHierarchy();
@@ -24,6 +24,7 @@ describe('isomorphic package', () => {
             tlb: { ...t.stats },
             hierarchyHit: h.lookup(0x7f0000000010, 1) >= 0,
             csim: simulateCacheTrace(' L 10,1\\n M 20,1\\n L 110,1\\n', { s: 4, E: 1, b: 4 }),
+            opt: simulatePagingPolicy([0, 1, 2, 0, 1, 3, 0, 3, 1, 2, 1], { policy: 'OPT', cacheSize: 3 }).hits,
           };
         `,
         resolveDir: fileURLToPath(new URL('.', import.meta.url)),
@@ -44,6 +45,7 @@ describe('isomorphic package', () => {
       tlb: { hits: 0, misses: 40, evictions: 24, flushes: 0 },
       hierarchyHit: true,
       csim: { hits: 1, misses: 3, evictions: 1 },
+      opt: 6,
     });
   });
 });
