@@ -66,7 +66,7 @@ import {
   isOrdinaryRequest,
   memmapInit,
   prepNewPage,
-  zoneSnapshotBase,
+  zoneSnapshotWithoutWatermarks,
 } from './env.js';
 import { AllocReports } from './report.js';
 
@@ -386,23 +386,12 @@ export class BitmapAllocator implements CheckablePageAllocator, ZoneReporting {
         mt === MIGRATE_MOVABLE ? [...nrFree] : new Array<number>(NR_PAGE_ORDERS).fill(0),
       );
     }
-    return {
-      ...zoneSnapshotBase(this.env, nid, zoneType, {
-        managed: this.managed[slot]!,
-        free: this.nrFree[slot]!,
-        nrFree,
-        nrFreeByType,
-      }),
-      boost: 0,
-      min: 0,
-      low: 0,
-      high: 0,
-      promo: 0,
-      nrReservedHighatomic: 0,
-      freePcp: 0,
-      localPcp: 0,
-      lowmemReserve: new Array<number>(MAX_NR_ZONES).fill(0),
-    };
+    return zoneSnapshotWithoutWatermarks(this.env, nid, zoneType, {
+      managed: this.managed[slot]!,
+      free: this.nrFree[slot]!,
+      nrFree,
+      nrFreeByType,
+    });
   }
 
   /** The Mem-Info block warn_alloc() prints, on demand (show_mem()). */

@@ -329,3 +329,27 @@ export function zoneSnapshotBase(
     statThreshold: vmStatThreshold(counts.managed, env.machine.nrCpus),
   };
 }
+
+/**
+ * A whole ZoneSnapshot for an allocator (or a view) that keeps no watermarks, boost, pcp
+ * lists or lowmem_reserve: zoneSnapshotBase() with those fields 0.
+ */
+export function zoneSnapshotWithoutWatermarks(
+  env: PageAllocatorEnv,
+  nid: number,
+  zoneType: number,
+  counts: { managed: number; free: number; nrFree: number[]; nrFreeByType: number[][] },
+): ZoneSnapshot {
+  return {
+    ...zoneSnapshotBase(env, nid, zoneType, counts),
+    boost: 0,
+    min: 0,
+    low: 0,
+    high: 0,
+    promo: 0,
+    nrReservedHighatomic: 0,
+    freePcp: 0,
+    localPcp: 0,
+    lowmemReserve: new Array<number>(MAX_NR_ZONES).fill(0),
+  };
+}

@@ -19,7 +19,7 @@ import {
 } from '@mmsim/core';
 import type { Kernel } from '@mmsim/kapi';
 import type { ZoneSpan } from '@mmsim/numa';
-import { type ZoneSnapshot, zoneSnapshotBase } from '@mmsim/page-alloc';
+import { type ZoneSnapshot, zoneSnapshotWithoutWatermarks } from '@mmsim/page-alloc';
 import { padLeft, padNum, padRight } from './format.js';
 import { nodeStats } from './stats.js';
 
@@ -48,25 +48,14 @@ export function zoneView(k: Kernel, z: ZoneSpan): ZoneSnapshot {
   const nrFree = Array.from({ length: NR_PAGE_ORDERS }, (_, o) =>
     populated ? k.pages.nrFreeBlocks(z.nid, z.type, o) : 0,
   );
-  return {
-    ...zoneSnapshotBase(k.env, z.nid, z.type, {
-      managed: populated ? k.pages.managedPages(z.nid, z.type) : 0,
-      free: populated ? k.pages.nrFreePages(z.nid, z.type) : 0,
-      nrFree,
-      nrFreeByType: Array.from({ length: MIGRATE_TYPES }, () =>
-        new Array<number>(NR_PAGE_ORDERS).fill(0),
-      ),
-    }),
-    boost: 0,
-    min: 0,
-    low: 0,
-    high: 0,
-    promo: 0,
-    nrReservedHighatomic: 0,
-    freePcp: 0,
-    localPcp: 0,
-    lowmemReserve: new Array<number>(MAX_NR_ZONES).fill(0),
-  };
+  return zoneSnapshotWithoutWatermarks(k.env, z.nid, z.type, {
+    managed: populated ? k.pages.managedPages(z.nid, z.type) : 0,
+    free: populated ? k.pages.nrFreePages(z.nid, z.type) : 0,
+    nrFree,
+    nrFreeByType: Array.from({ length: MIGRATE_TYPES }, () =>
+      new Array<number>(NR_PAGE_ORDERS).fill(0),
+    ),
+  });
 }
 
 /** Every populated zone's view, node order then zone order (walk_zones_in_node()). */
