@@ -32,18 +32,9 @@ import { KMEM_EVENT_KINDS } from './api.js';
 import { forEachEvent, type TraceChunks } from './ftrace.js';
 import { PtrMap } from './ptrmap.js';
 
-interface CacheStat {
-  name: string;
+interface CacheStat extends CacheReport {
   /** The kmem_cache a traced cache became here (null for a kmalloc size class). */
   handle: KmemCache | null;
-  objectSize: number;
-  traceObjectSize: number;
-  allocs: number;
-  frees: number;
-  live: number;
-  peakLive: number;
-  requestedBytes: number;
-  allocatedBytes: number;
 }
 
 const MAX_ERROR_TEXTS = 10;
