@@ -65,6 +65,7 @@ import {
   X86_PF_PROT,
   X86_PF_RSVD,
 } from '@mmsim/core';
+import { createTlb } from '@mmsim/tlb';
 import {
   FAULT_ACCESS_FLAG,
   FAULT_NAMES,
@@ -84,9 +85,12 @@ import {
   type Geometry,
   geometry,
 } from './pte.js';
-import { SimpleTlb } from './simple-tlb.js';
 
 export type { ConformanceCase, TestRegistrar };
+
+/** @mmsim/tlb's 64-entry fully associative LRU TLB, caching the format's base pages. */
+const defaultTlb = (format: PagingFormat) => (): Tlb =>
+  createTlb({ entries: 64, pageShift: format.pageShift });
 
 /** Options of pagingFormatConformance(). */
 export interface PagingFormatConformanceOptions {
@@ -97,8 +101,9 @@ export interface PagingFormatConformanceOptions {
   /** How many random sequences the property runs. @defaultValue 100 */
   numRuns?: number;
   /**
-   * A fresh TLB for each machine a case builds (e.g. `() => createTlb()` from @mmsim/tlb).
-   * @defaultValue a 64-entry fully associative TLB with round-robin replacement
+   * A fresh TLB for each machine a case builds (e.g. `() => createTlbHierarchy()` from
+   * @mmsim/tlb). @defaultValue @mmsim/tlb's 64-entry fully associative LRU TLB of the
+   * format's base pages (huge pages are splintered into them)
    */
   tlb?: () => Tlb;
   /**
@@ -615,7 +620,7 @@ export function checkPageTableCommands(
 ): void {
   const label = options.name ?? format.name;
   try {
-    runCommands(new Harness(label, format, options.tlb ?? (() => new SimpleTlb(64))), commands);
+    runCommands(new Harness(label, format, options.tlb ?? defaultTlb(format)), commands);
   } catch (e) {
     throw labelled(label, e);
   }
@@ -651,7 +656,7 @@ export function pagingFormatConformance(
   options: PagingFormatConformanceOptions = {},
 ): ConformanceCase[] {
   const label = options.name ?? format.name;
-  const tlb = options.tlb ?? (() => new SimpleTlb(64));
+  const tlb = options.tlb ?? defaultTlb(format);
   const seed = options.seed ?? 42;
   const numRuns = options.numRuns ?? 100;
   const cases: ConformanceCase[] = [];

@@ -1,8 +1,7 @@
 /**
  * A small fully associative TLB with round-robin replacement — the `Tlb` interface at its
- * simplest, for the MMU's tests and the PagingFormat conformance suite (independent of
- * @mmsim/tlb, so that a format is checked against the walker alone). Not exported from
- * the package's index.
+ * simplest, for the MMU's tests (independent of @mmsim/tlb, so that the walker is tested
+ * alone).
  */
 import type { Tlb, TlbStats, VirtAddr } from '@mmsim/core';
 
