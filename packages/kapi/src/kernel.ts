@@ -26,7 +26,6 @@ import {
   describeErrorCode,
   type ExecContext,
   formatPtr,
-  GFP_KERNEL,
   type Gfp,
   gfpAllowsBlocking,
   Kallsyms,
@@ -37,11 +36,8 @@ import {
   NO_PAGE,
   NUMA_NO_NODE,
   PAGE_OFFSET,
-  PAGE_SHIFT,
   PAGE_SIZE,
-  PGTY_NONE,
   PGTY_slab,
-  PGTY_table,
   type PhysicalMemory,
   PROT_GLOBAL,
   PROT_READ,
@@ -66,7 +62,13 @@ import { createSlab, createSlabEnv, createSlob, createSlub, KMALLOC_MAX_SIZE } f
 import { createTlbHierarchy, SKYLAKE_TLB } from '@mmsim/tlb';
 import type { BootConfig, KernelPageAllocatorFactory, KernelSlabFactory } from './api.js';
 import { KernelMemory } from './mem.js';
-import { type CreateProcessOptions, type Process, TASK_SIZE, UserSpace } from './mm.js';
+import {
+  type CreateProcessOptions,
+  type Process,
+  TASK_SIZE,
+  tablePageAllocator,
+  UserSpace,
+} from './mm.js';
 import { VMALLOC_END, VMALLOC_START, Vmalloc } from './vmalloc.js';
 
 const GiB = 1 << 30;
@@ -184,30 +186,15 @@ export class Kernel {
     this.pages = pageFactory(this.env);
     this.kernelTablesByNode = new Int32Array(machine.nrNodes);
 
-    // The kernel's page tables: table pages from the page allocator.
     const pages = this.pages;
-    const tableAllocator = {
-      allocTable: (size: number) => {
-        const pfn = pages.allocPages(
-          GFP_KERNEL | __GFP_ZERO,
-          Math.max(0, Math.log2(size) - PAGE_SHIFT),
-        );
-        if (pfn === NO_PAGE) return -1;
-        // pagetable_*_ctor(): a page-table page is typed (PageTable()); since 6.16 the kernel's
-        // own tables too ("Always call constructor for kernel page tables").
-        this.env.memMap.pageType[pfn] = PGTY_table;
-        this.kernelTablesByNode[this.env.memMap.node[pfn]!]!++;
-        this.userspace?.kernelTablesChanged(false);
-        return pfn * PAGE_SIZE;
-      },
-      freeTable: (paddr: number, size: number) => {
-        this.kernelTablesByNode[this.env.memMap.node[paddr / PAGE_SIZE]!]!--;
-        this.env.memMap.pageType[paddr / PAGE_SIZE] = PGTY_NONE; // pagetable_dtor()
-        pages.freePages(paddr / PAGE_SIZE, Math.max(0, Math.log2(size) - PAGE_SHIFT));
-        // No process may keep a pointer to a table init_mm gave back.
-        this.userspace?.kernelTablesChanged(true);
-      },
-    };
+    // The kernel's page tables: table pages from the page allocator. Processes copy the
+    // kernel half, so they hear of every table init_mm gains or gives back.
+    const tableAllocator = tablePageAllocator(
+      pages,
+      this.env.memMap,
+      this.kernelTablesByNode,
+      (freed) => this.userspace?.kernelTablesChanged(freed),
+    );
     this.pgd = new PageTable(x86_64, this.memory, tableAllocator);
     this.mapDirect();
 

@@ -31,15 +31,18 @@ import {
   KERN_ERR,
   KERN_INFO,
   KERN_WARNING,
+  type MemMap,
   NO_PAGE,
   PAGE_SHIFT,
   PAGE_SIZE,
+  type PageAllocator,
   PGTY_NONE,
   PGTY_table,
   PROT_EXEC,
   PROT_READ,
   PROT_USER,
   PROT_WRITE,
+  type TableAllocator,
   X86_PF_PROT,
   X86_PF_WRITE,
 } from '@mmsim/core';
@@ -600,15 +603,44 @@ export class UserMemory extends VirtualMemory {
 }
 
 /**
+ * Page-table pages from the page allocator, for init_mm and for processes: zeroed, typed
+ * PGTY_table by pagetable_*_ctor() (since 6.16 the kernel's own tables too: "Always call
+ * constructor for kernel page tables") and untyped by pagetable_dtor(), counted per node in
+ * `byNode`. `changed(freed)` runs after each table comes or goes.
+ */
+export function tablePageAllocator(
+  pages: PageAllocator,
+  memMap: MemMap,
+  byNode: Int32Array,
+  changed?: (freed: boolean) => void,
+): TableAllocator {
+  const order = (size: number) => Math.max(0, Math.log2(size) - PAGE_SHIFT);
+  return {
+    allocTable: (size: number) => {
+      const pfn = pages.allocPages(GFP_KERNEL | __GFP_ZERO, order(size));
+      if (pfn === NO_PAGE) return -1;
+      memMap.pageType[pfn] = PGTY_table;
+      byNode[memMap.node[pfn]!]!++;
+      changed?.(false);
+      return pfn * PAGE_SIZE;
+    },
+    freeTable: (pa: number, size: number) => {
+      const pfn = pa / PAGE_SIZE;
+      byNode[memMap.node[pfn]!]!--;
+      memMap.pageType[pfn] = PGTY_NONE;
+      pages.freePages(pfn, order(size));
+      changed?.(true);
+    },
+  };
+}
+
+/**
  * The kernel's side of user space: the task list, PCIDs, the zero page, the fault handler
  * and the counters /proc/vmstat and /proc/meminfo show.
  */
 export class UserSpace {
   readonly memory: Kernel['memory'];
-  readonly tableAllocator: {
-    allocTable(size: number): number;
-    freeTable(pa: number, size: number): void;
-  };
+  readonly tableAllocator: TableAllocator;
   readonly tasks = new Map<number, Process>();
   /** The mm each CPU's MMU has loaded (null: init_mm). */
   private readonly cpuMm: (MmStruct | null)[];
@@ -632,27 +664,8 @@ export class UserSpace {
     this.cpuMm = new Array<MmStruct | null>(k.machine.nrCpus).fill(null);
     this.anonByNode = new Int32Array(k.machine.nrNodes);
     this.tablesByNode = new Int32Array(k.machine.nrNodes);
-    const pages = k.pages;
-    const node = k.env.memMap.node;
-    const pageType = k.env.memMap.pageType;
     // GFP_PGTABLE_USER: zeroed kernel pages, accounted to the process.
-    this.tableAllocator = {
-      allocTable: (size: number) => {
-        const pfn = pages.allocPages(
-          GFP_KERNEL | __GFP_ZERO,
-          Math.max(0, Math.log2(size) - PAGE_SHIFT),
-        );
-        if (pfn === NO_PAGE) return -1;
-        pageType[pfn] = PGTY_table; // pagetable_pte_ctor() and the other levels' ctors
-        this.tablesByNode[node[pfn]!]!++;
-        return pfn * PAGE_SIZE;
-      },
-      freeTable: (pa: number, size: number) => {
-        this.tablesByNode[node[pa / PAGE_SIZE]!]!--;
-        pageType[pa / PAGE_SIZE] = PGTY_NONE; // pagetable_dtor()
-        pages.freePages(pa / PAGE_SIZE, Math.max(0, Math.log2(size) - PAGE_SHIFT));
-      },
-    };
+    this.tableAllocator = tablePageAllocator(k.pages, k.env.memMap, this.tablesByNode);
   }
 
   /** Page-table pages all processes hold. */
